@@ -1,0 +1,77 @@
+/* mtagctl: the command line of mtag. Parses the global options and hands
+ * the rest to one command. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "commands.h"
+#include "log.h"
+
+static const struct command {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *synopsis;
+} commands[] = {
+	{ "tag", cmd_tag, "tag [--model NAME|FILE] [--top N] [--json] FILE..." },
+	{ "infer", cmd_infer, "infer --model NAME|FILE --pcm-f32 FILE "
+	    "--chunk-starts N[,N...] [--probs OUT.npy] [--embedding OUT.npy]" },
+	{ "model", cmd_model, "model fetch|install|list|remove ..." },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: mtagctl COMMAND [ARGS]\n"
+	    "       mtagctl -h | --version\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s\n", commands[i].synopsis);
+	fprintf(f, "\n'mtagctl COMMAND --help' describes a command; "
+	    "mtagctl(1) has the details.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	size_t i;
+	int ch;
+
+	log_init("mtagctl", MTAG_LOG_INFO);
+	/* '+': stop at the command name; its options are its own. */
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mtagctl %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[0], commands[i].name) == 0) {
+			optind = 0;	/* GNU getopt: start afresh */
+			return commands[i].fn(argc, argv);
+		}
+	}
+	log_warnx("unknown command '%s'", argv[0]);
+	usage(stderr);
+	return 2;
+}

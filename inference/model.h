@@ -1,0 +1,45 @@
+/* The tagging models: recognising the architecture of a checkpoint, loading
+ * its weights into one arena, and running chunks of audio through it. */
+#ifndef MTAG_MODEL_H
+#define MTAG_MODEL_H
+
+#include <stddef.h>
+
+#include "ckpt.h"
+
+#define MTAG_TRACK_CHUNKS 16
+
+typedef struct mtag_model mtag_model;
+
+/* The architecture name ("fcn", "musicnn", "crnn") the tensors of ck
+ * belong to, or NULL when none matches. */
+const char *mtag_model_detect(const mtag_ckpt *ck);
+
+/* Builds a model from ck (which may be freed afterwards). arch NULL means
+ * detect it. Every tensor's shape is checked; on failure returns NULL with
+ * a message naming the tensor in err. */
+mtag_model *mtag_model_load(const mtag_ckpt *ck, const char *arch, char *err,
+    size_t errlen);
+void mtag_model_free(mtag_model *m);
+
+const char *mtag_model_arch(const mtag_model *m);
+int mtag_model_rate(const mtag_model *m);		/* samples per second */
+int mtag_model_input_length(const mtag_model *m);	/* samples per chunk */
+int mtag_model_ntags(const mtag_model *m);
+int mtag_model_embed_dim(const mtag_model *m);
+
+/* Runs one chunk per entry of starts (sample offsets into pcm, n samples;
+ * samples past the end read as zero). Writes nstarts x ntags probabilities
+ * and, when emb is not NULL, nstarts x embed_dim embeddings. Returns 0, or
+ * -1 when memory runs out. */
+int mtag_model_run(mtag_model *m, const float *pcm, size_t n,
+    const size_t *starts, int nstarts, float *probs, float *emb);
+
+/* The study's evaluation protocol for a whole track: MTAG_TRACK_CHUNKS chunks
+ * evenly spaced (one zero-padded chunk when the track is shorter than a
+ * chunk), probabilities and embeddings averaged over chunks. *nchunks gets
+ * the number of chunks run. */
+int mtag_model_run_track(mtag_model *m, const float *pcm, size_t n,
+    float *probs, float *emb, int *nchunks);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * Tests for indexer/decode.c: the decoded samples against the golden clips
+ * made by the ffmpeg command line tool, the max_seconds limit, decoding
+ * from several threads at once, and failing cleanly on bad input.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "decode.h"
+#include "testutil.h"
+
+struct clip {
+	const char	*name;
+	const char	*ext;
+	double		 max_seconds;
+};
+
+static const struct clip clips[] = {
+	{ "mtat_joram_solipsism", "mp3", 0 },
+	{ "avenger_kills", "mp3", 60 },
+	{ "msd_TRABCDE128F111GH11", "wav", 0 },
+	{ "synthetic_tone_noise", "wav", 0 },
+};
+
+static const int rates[] = { 16000, 22050 };
+
+#define NCLIPS	(sizeof(clips) / sizeof(clips[0]))
+#define NRATES	(sizeof(rates) / sizeof(rates[0]))
+#define TOL	1e-5
+
+/* A 1x1 grayscale PNG. */
+static const unsigned char png[] = {
+	0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d,
+	0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
+	0x08, 0x00, 0x00, 0x00, 0x00, 0x3a, 0x7e, 0x9b, 0x55, 0x00, 0x00, 0x00,
+	0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0x00, 0x00, 0x00,
+	0x02, 0x00, 0x01, 0x48, 0xaf, 0xa4, 0x71, 0x00, 0x00, 0x00, 0x00, 0x49,
+	0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+};
+
+static void
+audio_path(char *buf, size_t len, const struct clip *c)
+{
+	snprintf(buf, len, "%s/audio/%s.%s", test_shared_dir(), c->name,
+	    c->ext);
+}
+
+static void *
+read_file(const char *path, size_t *len)
+{
+	FILE *fp;
+	char *buf;
+	long n;
+
+	if ((fp = fopen(path, "rb")) == NULL) {
+		perror(path);
+		exit(1);
+	}
+	if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET) != 0 || (buf = malloc(n + 1)) == NULL ||
+	    fread(buf, 1, n, fp) != (size_t)n) {
+		perror(path);
+		exit(1);
+	}
+	fclose(fp);
+	*len = n;
+	return buf;
+}
+
+static float *
+read_golden(const struct clip *c, int rate, size_t *n)
+{
+	char path[4096];
+	size_t len;
+	float *g;
+
+	snprintf(path, sizeof(path), "%s/golden/clips/%s.%d.f32",
+	    test_shared_dir(), c->name, rate);
+	g = read_file(path, &len);
+	*n = len / sizeof(float);
+	return g;
+}
+
+static double
+max_diff(const float *a, const float *b, size_t n)
+{
+	double d, m = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		d = fabs((double)a[i] - b[i]);
+		if (!(d <= m))
+			m = d;
+	}
+	return m;
+}
+
+static int
+decode(const char *path, int rate, double max_seconds, float **s, size_t *n)
+{
+	char err[512];
+
+	if (mtag_decode_file(path, rate, max_seconds, s, n, err,
+	    sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+test_golden(void)
+{
+	char path[4096];
+	float *s, *g;
+	size_t i, j, n, gn;
+	double d;
+
+	for (i = 0; i < NCLIPS; i++) {
+		audio_path(path, sizeof(path), &clips[i]);
+		for (j = 0; j < NRATES; j++) {
+			g = read_golden(&clips[i], rates[j], &gn);
+			if (decode(path, rates[j], clips[i].max_seconds, &s,
+			    &n) < 0) {
+				CHECK(!"decoding a golden clip failed");
+				free(g);
+				continue;
+			}
+			CHECK(n == gn);
+			d = max_diff(s, g, n < gn ? n : gn);
+			printf("%s.%d: %zu samples (golden %zu), "
+			    "max |diff| %g\n", clips[i].name, rates[j], n, gn,
+			    d);
+			CHECK(d <= TOL);
+			free(s);
+			free(g);
+		}
+	}
+}
+
+static void
+check_limit(const struct clip *c, int rate, double max_seconds,
+    size_t expect)
+{
+	char path[4096];
+	float *s, *g;
+	size_t n, gn;
+
+	audio_path(path, sizeof(path), c);
+	g = read_golden(c, rate, &gn);
+	if (decode(path, rate, max_seconds, &s, &n) < 0) {
+		CHECK(!"decoding with max_seconds failed");
+		free(g);
+		return;
+	}
+	printf("%s.%d limited to %g s: %zu samples\n", c->name, rate,
+	    max_seconds, n);
+	CHECK(n == expect);
+	CHECK(n <= gn && max_diff(s, g, n) <= TOL);
+	free(s);
+	free(g);
+}
+
+static void
+test_max_seconds(void)
+{
+	check_limit(&clips[3], 16000, 2.5, 40000);
+	check_limit(&clips[3], 22050, 0.1, 2205);
+	check_limit(&clips[1], 22050, 1, 22050);
+	check_limit(&clips[1], 16000, 1.23456, 19753);
+	/* A limit beyond the end changes nothing. */
+	check_limit(&clips[0], 16000, 1000, 465984);
+}
+
+struct job {
+	const struct clip	*clip;
+	int			 rate;
+	int			 ok;
+};
+
+static void *
+decode_job(void *arg)
+{
+	struct job *j = arg;
+	char path[4096];
+	float *s, *g;
+	size_t n, gn;
+
+	audio_path(path, sizeof(path), j->clip);
+	g = read_golden(j->clip, j->rate, &gn);
+	if (decode(path, j->rate, j->clip->max_seconds, &s, &n) == 0) {
+		j->ok = n == gn && max_diff(s, g, n) <= TOL;
+		free(s);
+	}
+	free(g);
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	pthread_t tid[2 * NCLIPS];
+	struct job jobs[2 * NCLIPS];
+	size_t i;
+
+	for (i = 0; i < 2 * NCLIPS; i++) {
+		jobs[i] = (struct job){ &clips[i % NCLIPS], rates[i / NCLIPS],
+		    0 };
+		if (pthread_create(&tid[i], NULL, decode_job, &jobs[i]) != 0) {
+			perror("pthread_create");
+			exit(1);
+		}
+	}
+	for (i = 0; i < 2 * NCLIPS; i++) {
+		pthread_join(tid[i], NULL);
+		CHECK(jobs[i].ok);
+	}
+}
+
+/* Writes len bytes of data to a new file under /tmp ending in suffix. */
+static char *
+make_temp(const char *suffix, const void *data, size_t len)
+{
+	char *path;
+	size_t size;
+	int fd;
+
+	size = sizeof("/tmp/mtag-test-XXXXXX") + strlen(suffix);
+	if ((path = malloc(size)) == NULL) {
+		perror("malloc");
+		exit(1);
+	}
+	snprintf(path, size, "/tmp/mtag-test-XXXXXX%s", suffix);
+	if ((fd = mkstemps(path, strlen(suffix))) < 0 ||
+	    write(fd, data, len) != (ssize_t)len || close(fd) != 0) {
+		perror(path);
+		exit(1);
+	}
+	return path;
+}
+
+static void
+expect_failure(const char *path, int rate, const char *cause)
+{
+	char err[512] = "";
+	float *s = (float *)1;
+	size_t n = 1;
+	int ret;
+
+	ret = mtag_decode_file(path, rate, 0, &s, &n, err, sizeof(err));
+	printf("%s -> %d \"%s\"\n", path, ret, err);
+	CHECK(ret == -1);
+	CHECK(s == NULL && n == 0);
+	CHECK(strstr(err, path) != NULL);
+	CHECK(strstr(err, cause) != NULL);
+	if (ret == 0)
+		free(s);
+}
+
+static void
+expect_failure_data(const char *suffix, const void *data, size_t len,
+    const char *cause)
+{
+	char *path;
+
+	path = make_temp(suffix, data, len);
+	expect_failure(path, 16000, cause);
+	unlink(path);
+	free(path);
+}
+
+static void
+random_bytes(unsigned char *buf, size_t len, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		buf[i] = seed >> 24;
+	}
+}
+
+/*
+ * A file cut short decodes to the complete frames it holds. The first 10 KB
+ * of the 16 kHz mono MP3 (no resampling) give the golden clip's first
+ * samples exactly; those of avenger_kills.mp3 hold only part of its 60 KB
+ * ID3 tag (the cover picture) and no audio at all.
+ */
+static void
+test_truncated(void)
+{
+	char path[4096], *tmp;
+	unsigned char *data;
+	float *s, *g;
+	size_t len, n, gn;
+
+	audio_path(path, sizeof(path), &clips[0]);
+	data = read_file(path, &len);
+	CHECK(len > 10240);
+	tmp = make_temp(".mp3", data, 10240);
+	g = read_golden(&clips[0], 16000, &gn);
+	if (decode(tmp, 16000, 0, &s, &n) == 0) {
+		printf("%s -> %zu samples of %zu\n", tmp, n, gn);
+		CHECK(n > 16000 && n < gn);
+		CHECK(n <= gn && max_diff(s, g, n) <= TOL);
+		free(s);
+	} else
+		CHECK(!"decoding a truncated mp3 failed");
+	unlink(tmp);
+	free(tmp);
+	free(g);
+	free(data);
+
+	audio_path(path, sizeof(path), &clips[1]);
+	data = read_file(path, &len);
+	CHECK(len > 10240);
+	expect_failure_data(".mp3", data, 10240, "corrupt");
+	free(data);
+}
+
+static void
+test_errors(void)
+{
+	static const char text[] = "This is a text file, not an MP3.\n";
+	unsigned char *noise;
+	char missing[64], dir[] = "/tmp/mtag-test-XXXXXX";
+
+	snprintf(missing, sizeof(missing), "/tmp/mtag-test-missing-%ld.mp3",
+	    (long)getpid());
+	expect_failure(missing, 16000, "No such file or directory");
+
+	expect_failure_data(".mp3", "", 0, "empty file");
+	expect_failure_data(".mp3", text, strlen(text), "corrupt");
+	expect_failure_data(".png", png, sizeof(png), "no audio stream");
+
+	/* Too little to probe as MP3; enough to open as MP3 but not decode. */
+	if ((noise = malloc(262144)) == NULL) {
+		perror("malloc");
+		exit(1);
+	}
+	random_bytes(noise, 262144, 0x9e3779b97f4a7c15ULL);
+	expect_failure_data(".mp3", noise, 4096, "corrupt");
+	expect_failure_data(".mp3", noise, 262144, "cannot decode");
+	free(noise);
+
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		exit(1);
+	}
+	expect_failure(dir, 16000, "Is a directory");
+	rmdir(dir);
+
+	expect_failure(missing, 0, "sample rate");
+}
+
+int
+main(void)
+{
+	test_shared_dir();
+	test_golden();
+	test_max_seconds();
+	test_threads();
+	test_truncated();
+	test_errors();
+	if (test_failures > 0) {
+		fprintf(stderr, "%d checks failed\n", test_failures);
+		return 1;
+	}
+	return 0;
+}

@@ -227,7 +227,7 @@ read_pcm(const char *path, size_t *n)
 {
 	FILE *f = fopen(path, "rb");
 	float *buf = NULL;
-	long len;
+	long len = 0;
 
 	if (f == NULL) {
 		log_warn("%s", path);

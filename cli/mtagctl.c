@@ -14,9 +14,11 @@ static const struct command {
 	int (*fn)(int, char **);
 	const char *synopsis;
 } commands[] = {
-	{ "tag", cmd_tag, "tag [--model NAME|FILE] [--top N] [--json] FILE..." },
-	{ "infer", cmd_infer, "infer --model NAME|FILE --pcm-f32 FILE "
-	    "--chunk-starts N[,N...] [--probs OUT.npy] [--embedding OUT.npy]" },
+	{ "tag", cmd_tag, "tag [--model NAME|FILE] [--dataset D] [--arch A] "
+	    "[--top N] [--json] FILE..." },
+	{ "infer", cmd_infer, "infer --model NAME|FILE [--arch A] "
+	    "--pcm-f32 FILE --chunk-starts N[,N...]\n"
+	    "        [--probs OUT.npy] [--embedding OUT.npy]" },
 	{ "model", cmd_model, "model fetch|install|list|remove ..." },
 };
 

@@ -271,7 +271,7 @@ load_conv_stack(struct loader *ld, int n, const int *chans,
     const int (*pools)[2], int *C, int *H, int *W)
 {
 	mtag_model *m = ld->m;
-	char name[16];
+	char name[32];
 	int i;
 
 	*C = 1;

@@ -14,6 +14,7 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warn appends ": strerror(errno)". */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Logs at error level and exits with status 1. */
-void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

@@ -18,6 +18,7 @@
 #include <libswresample/swresample.h>
 
 #include "decode.h"
+#include "error.h"
 
 struct decoder {
 	const char	*path;
@@ -58,16 +59,10 @@ static int
 fail(struct decoder *d, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (d->err == NULL || d->errlen == 0)
-		return -1;
-	n = snprintf(d->err, d->errlen, "%s: ", d->path);
-	if (n >= 0 && (size_t)n < d->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(d->err + n, d->errlen - n, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	mtag_vseterr(d->err, d->errlen, d->path, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "frontend.h"
 #include "model.h"
 #include "ops.h"
@@ -80,13 +81,11 @@ struct loader {
 static int
 load_error(struct loader *ld, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	mtag_vseterr(ld->err, ld->errlen, mtag_ckpt_path(ld->ck), fmt, ap);
 	va_end(ap);
-	snprintf(ld->err, ld->errlen, "%s: %s", mtag_ckpt_path(ld->ck), msg);
 	return -1;
 }
 

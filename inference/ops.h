@@ -37,8 +37,8 @@ void mtag_maxpool2d(const float *x, int C, int H, int W, int KH, int KW,
     float *y);
 
 /* y (N x O) = x (N x IN) W^T + b, W being O x IN (PyTorch Linear). */
-void mtag_linear(const float *x, int N, int IN, const float *w, const float *b,
-    int O, float *y);
+void mtag_linear(const float *x, int N, int IN, const float *w,
+    const float *b, int O, float *y);
 
 void mtag_relu(float *x, size_t n);
 void mtag_sigmoid(float *x, size_t n);

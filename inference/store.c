@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "ckpt.h"
+#include "error.h"
 #include "log.h"
 #include "model.h"
 #include "sha256.h"
@@ -49,22 +50,8 @@ static const struct pin {
 };
 #define NPINS	(int)(sizeof(pins) / sizeof(pins[0]))
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static int pathf(char *buf, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-
-/* Formats the message into err and returns -1. */
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Formats a path into buf (PATHLEN bytes). Returns 0, or -1 when it does
  * not fit. */
@@ -78,7 +65,7 @@ pathf(char *buf, char *err, size_t errlen, const char *fmt, ...)
 	n = vsnprintf(buf, PATHLEN, fmt, ap);
 	va_end(ap);
 	if (n < 0 || n >= PATHLEN)
-		return fail(err, errlen, "path too long: %.64s...", buf);
+		return mtag_seterr(err, errlen, NULL, "path too long: %.64s...", buf);
 	return 0;
 }
 
@@ -95,10 +82,10 @@ mtag_store_dir(char *buf, size_t len, char *err, size_t errlen)
 	else if ((v = getenv("HOME")) != NULL && *v != '\0')
 		n = snprintf(buf, len, "%s/.local/share/mtag/models", v);
 	else
-		return fail(err, errlen, "cannot locate the model store: "
+		return mtag_seterr(err, errlen, NULL, "cannot locate the model store: "
 		    "set MTAG_DATA_DIR, XDG_DATA_HOME or HOME");
 	if (n < 0 || (size_t)n >= len)
-		return fail(err, errlen, "model store path too long: %s", v);
+		return mtag_seterr(err, errlen, NULL, "model store path too long: %s", v);
 	return 0;
 }
 
@@ -117,7 +104,7 @@ check_name(const char *name, char *err, size_t errlen)
 
 	if (len == 0 || len >= sizeof(((mtag_store_entry *)0)->name) ||
 	    name[0] == '.' || strspn(name, ok) != len)
-		return fail(err, errlen, "bad model name \"%s\": use at most "
+		return mtag_seterr(err, errlen, NULL, "bad model name \"%s\": use at most "
 		    "127 letters, digits, '.', '_' and '-', not starting with "
 		    "'.'", name);
 	return 0;
@@ -138,7 +125,7 @@ mkdirs(const char *path, char *err, size_t errlen)
 		c = *p;
 		*p = '\0';
 		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
-			return fail(err, errlen, "cannot create %s: %s", buf,
+			return mtag_seterr(err, errlen, NULL, "cannot create %s: %s", buf,
 			    strerror(errno));
 		if (c == '\0')
 			return 0;
@@ -156,7 +143,7 @@ make_tmpdir(const char *store, const char *prefix, const char *name,
 	    name) == -1)
 		return -1;
 	if (mkdtemp(tmp) == NULL)
-		return fail(err, errlen, "cannot create a folder in %s: %s",
+		return mtag_seterr(err, errlen, NULL, "cannot create a folder in %s: %s",
 		    store, strerror(errno));
 	return 0;
 }
@@ -184,11 +171,11 @@ sync_dir(const char *dir, char *err, size_t errlen)
 	int fd, rc;
 
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+		return mtag_seterr(err, errlen, NULL, "%s: %s", dir, strerror(errno));
 	rc = fsync(fd);
 	close(fd);
 	if (rc == -1)
-		return fail(err, errlen, "cannot sync %s: %s", dir,
+		return mtag_seterr(err, errlen, NULL, "cannot sync %s: %s", dir,
 		    strerror(errno));
 	return 0;
 }
@@ -219,7 +206,7 @@ create_file(const char *path, char *err, size_t errlen)
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0644)) == -1)
-		return fail(err, errlen, "cannot create %s: %s", path,
+		return mtag_seterr(err, errlen, NULL, "cannot create %s: %s", path,
 		    strerror(errno));
 	return fd;
 }
@@ -229,12 +216,12 @@ static int
 sync_close(int fd, const char *path, char *err, size_t errlen)
 {
 	if (fsync(fd) == -1) {
-		fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		mtag_seterr(err, errlen, NULL, "cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (close(fd) == -1)
-		return fail(err, errlen, "cannot write %s: %s", path,
+		return mtag_seterr(err, errlen, NULL, "cannot write %s: %s", path,
 		    strerror(errno));
 	return 0;
 }
@@ -249,7 +236,7 @@ save(const char *path, const void *data, size_t len, char *err,
 	if ((fd = create_file(path, err, errlen)) == -1)
 		return -1;
 	if (write_all(fd, data, len) == -1) {
-		fail(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		mtag_seterr(err, errlen, NULL, "cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -265,18 +252,18 @@ copy_file(const char *src, int fd, const char *dst, char *err, size_t errlen)
 	int in, rc = 0;
 
 	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
-		return fail(err, errlen, "cannot open %s: %s", src,
+		return mtag_seterr(err, errlen, NULL, "cannot open %s: %s", src,
 		    strerror(errno));
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			rc = fail(err, errlen, "cannot read %s: %s", src,
+			rc = mtag_seterr(err, errlen, NULL, "cannot read %s: %s", src,
 			    strerror(errno));
 			break;
 		}
 		if (write_all(fd, buf, (size_t)n) == -1) {
-			rc = fail(err, errlen, "cannot write %s: %s", dst,
+			rc = mtag_seterr(err, errlen, NULL, "cannot write %s: %s", dst,
 			    strerror(errno));
 			break;
 		}
@@ -336,10 +323,10 @@ download(const char *url, int fd, const char *dst, const char *label,
 	CURL *c;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		return fail(err, errlen, "cannot initialise libcurl");
+		return mtag_seterr(err, errlen, NULL, "cannot initialise libcurl");
 	if ((c = curl_easy_init()) == NULL) {
 		curl_global_cleanup();
-		return fail(err, errlen, "cannot initialise libcurl");
+		return mtag_seterr(err, errlen, NULL, "cannot initialise libcurl");
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
@@ -365,10 +352,10 @@ download(const char *url, int fd, const char *dst, const char *label,
 	curl_easy_cleanup(c);
 	curl_global_cleanup();
 	if (x.errnum != 0)
-		return fail(err, errlen, "cannot write %s: %s", dst,
+		return mtag_seterr(err, errlen, NULL, "cannot write %s: %s", dst,
 		    strerror(x.errnum));
 	if (rc != CURLE_OK)
-		return fail(err, errlen, "cannot download %s: %s", url,
+		return mtag_seterr(err, errlen, NULL, "cannot download %s: %s", url,
 		    cerr[0] != '\0' ? cerr : curl_easy_strerror(rc));
 	return 0;
 }
@@ -398,10 +385,10 @@ add_tag(mtag_store_entry *e, const char *tag, char *err, size_t errlen)
 	char **tags, *s;
 
 	if ((tags = realloc(e->tags, (e->ntags + 1) * sizeof(*tags))) == NULL)
-		return fail(err, errlen, "out of memory");
+		return mtag_seterr(err, errlen, NULL, "out of memory");
 	e->tags = tags;
 	if ((s = strdup(tag)) == NULL)
-		return fail(err, errlen, "out of memory");
+		return mtag_seterr(err, errlen, NULL, "out of memory");
 	e->tags[e->ntags++] = s;
 	return 0;
 }
@@ -418,22 +405,22 @@ read_tags(const char *path, mtag_store_entry *e, char *err, size_t errlen)
 	int lineno = 0, rc = 0;
 
 	if ((f = fopen(path, "r")) == NULL)
-		return fail(err, errlen, "cannot open %s: %s", path,
+		return mtag_seterr(err, errlen, NULL, "cannot open %s: %s", path,
 		    strerror(errno));
 	while (rc == 0 && (n = getline(&line, &cap, f)) != -1) {
 		lineno++;
 		while (n > 0 && strchr(" \t\r\n", line[n - 1]) != NULL)
 			line[--n] = '\0';
 		if (n == 0)
-			rc = fail(err, errlen, "%s:%d: empty tag", path, lineno);
+			rc = mtag_seterr(err, errlen, NULL, "%s:%d: empty tag", path, lineno);
 		else
 			rc = add_tag(e, line, err, errlen);
 	}
 	if (rc == 0 && ferror(f))
-		rc = fail(err, errlen, "cannot read %s: %s", path,
+		rc = mtag_seterr(err, errlen, NULL, "cannot read %s: %s", path,
 		    strerror(errno));
 	if (rc == 0 && e->ntags == 0)
-		rc = fail(err, errlen, "%s: no tags", path);
+		rc = mtag_seterr(err, errlen, NULL, "%s: no tags", path);
 	free(line);
 	fclose(f);
 	return rc;
@@ -456,7 +443,7 @@ load_vocab(const char *dataset, mtag_store_entry *e, char *err, size_t errlen)
 		return 0;
 	}
 	if (strchr(dataset, '/') == NULL && access(dataset, F_OK) == -1)
-		return fail(err, errlen, "unknown dataset %s: give mtat, msd, "
+		return mtag_seterr(err, errlen, NULL, "unknown dataset %s: give mtat, msd, "
 		    "jamendo or a tags file", dataset);
 	snprintf(e->dataset, sizeof(e->dataset), "custom");
 	return read_tags(dataset, e, err, errlen);
@@ -518,7 +505,7 @@ describe(const char *path, const char *arch, const char *dataset,
 		return -1;
 	if (arch == NULL && (arch = mtag_model_detect(ck)) == NULL) {
 		mtag_ckpt_free(ck);
-		return fail(err, errlen, "cannot tell the architecture of %s: "
+		return mtag_seterr(err, errlen, NULL, "cannot tell the architecture of %s: "
 		    "give --arch", path);
 	}
 	m = mtag_model_load(ck, arch, err, errlen);
@@ -531,7 +518,7 @@ describe(const char *path, const char *arch, const char *dataset,
 	if (load_vocab(dataset, e, err, errlen) == -1)
 		return -1;
 	if (ntags != e->ntags)
-		return fail(err, errlen, "%s has %d outputs but the vocabulary "
+		return mtag_seterr(err, errlen, NULL, "%s has %d outputs but the vocabulary "
 		    "%s has %d tags", path, ntags, dataset, e->ntags);
 	return 0;
 }
@@ -546,7 +533,7 @@ save_stream(FILE *f, char **buf, size_t *len, const char *dir,
 	int rc;
 
 	if (fclose(f) != 0)
-		rc = fail(err, errlen, "out of memory");
+		rc = mtag_seterr(err, errlen, NULL, "out of memory");
 	else if ((rc = pathf(path, err, errlen, "%s/%s", dir, name)) == 0)
 		rc = save(path, *buf, *len, err, errlen);
 	free(*buf);
@@ -564,14 +551,14 @@ save_meta(const char *dir, const mtag_store_entry *e, const char *source,
 	int i;
 
 	if ((f = open_memstream(&buf, &len)) == NULL)
-		return fail(err, errlen, "out of memory");
+		return mtag_seterr(err, errlen, NULL, "out of memory");
 	for (i = 0; i < e->ntags; i++)
 		fprintf(f, "%s\n", e->tags[i]);
 	if (save_stream(f, &buf, &len, dir, "tags.txt", err, errlen) == -1)
 		return -1;
 
 	if ((f = open_memstream(&buf, &len)) == NULL)
-		return fail(err, errlen, "out of memory");
+		return mtag_seterr(err, errlen, NULL, "out of memory");
 	fprintf(f, "name=%s\narch=%s\ndataset=%s\nsha256=%s\nsource=%s\n",
 	    e->name, e->arch, e->dataset, e->sha256, source);
 	return save_stream(f, &buf, &len, dir, "info", err, errlen);
@@ -580,8 +567,8 @@ save_meta(const char *dir, const mtag_store_entry *e, const char *source,
 static int
 already_installed(const char *name, char *err, size_t errlen)
 {
-	return fail(err, errlen, "model %s is already installed (remove it "
-	    "first: mtagctl model remove %s)", name, name);
+	return mtag_seterr(err, errlen, NULL, "model %s is already installed "
+	    "(remove it first: mtagctl model remove %s)", name, name);
 }
 
 /* Whether anything is at store/name. */
@@ -610,7 +597,7 @@ commit(const char *tmp, const char *store, const mtag_store_entry *e,
 	if (rename(tmp, dir) == -1) {
 		if (errno == EEXIST || errno == ENOTEMPTY)
 			return already_installed(e->name, err, errlen);
-		return fail(err, errlen, "cannot rename %s to %s: %s", tmp,
+		return mtag_seterr(err, errlen, NULL, "cannot rename %s to %s: %s", tmp,
 		    dir, strerror(errno));
 	}
 	return sync_dir(store, err, errlen);
@@ -639,7 +626,7 @@ get_model(const char *tmp, const char *src, int is_url, mtag_store_entry *e,
 	if (sync_close(fd, path, err, errlen) == -1)
 		return -1;
 	if (mtag_sha256_file(path, e->sha256) == -1)
-		return fail(err, errlen, "cannot read %s: %s", path,
+		return mtag_seterr(err, errlen, NULL, "cannot read %s: %s", path,
 		    strerror(errno));
 	return 0;
 }
@@ -681,7 +668,7 @@ read_entry(const char *store, const char *name, mtag_store_entry *e,
 	    pathf(dir, err, errlen, "%s/%s", store, name) == -1)
 		return -1;
 	if (stat(dir, &st) == -1 && errno == ENOENT)
-		return fail(err, errlen, find_pin(name) != NULL ?
+		return mtag_seterr(err, errlen, NULL, find_pin(name) != NULL ?
 		    "model %s is not installed (try: mtagctl model fetch %s)" :
 		    "model %s is not installed (try: mtagctl model install "
 		    "FILE --name %s)", name, name);
@@ -690,7 +677,7 @@ read_entry(const char *store, const char *name, mtag_store_entry *e,
 	if (pathf(path, err, errlen, "%s/info", dir) == -1)
 		return -1;
 	if ((f = fopen(path, "r")) == NULL)
-		return fail(err, errlen, "model %s is damaged: %s: %s", name,
+		return mtag_seterr(err, errlen, NULL, "model %s is damaged: %s: %s", name,
 		    path, strerror(errno));
 	while (rc == 0 && (n = getline(&line, &cap, f)) != -1) {
 		if (n > 0 && line[n - 1] == '\n')
@@ -702,7 +689,7 @@ read_entry(const char *store, const char *name, mtag_store_entry *e,
 			if (strcmp(line, fields[i].key) != 0)
 				continue;
 			if (strlen(val) >= fields[i].size)
-				rc = fail(err, errlen, "model %s is damaged: "
+				rc = mtag_seterr(err, errlen, NULL, "model %s is damaged: "
 				    "%s: %s too long", name, path, line);
 			else
 				strcpy(fields[i].buf, val);
@@ -714,13 +701,13 @@ read_entry(const char *store, const char *name, mtag_store_entry *e,
 		return -1;
 	if (e->arch[0] == '\0' || e->dataset[0] == '\0' ||
 	    e->sha256[0] == '\0')
-		return fail(err, errlen, "model %s is damaged: %s lacks arch, "
+		return mtag_seterr(err, errlen, NULL, "model %s is damaged: %s lacks arch, "
 		    "dataset or sha256", name, path);
 
 	if (pathf(e->path, err, errlen, "%s/model.pth", dir) == -1)
 		return -1;
 	if (stat(e->path, &st) == -1)
-		return fail(err, errlen, "model %s is damaged: %s: %s", name,
+		return mtag_seterr(err, errlen, NULL, "model %s is damaged: %s: %s", name,
 		    e->path, strerror(errno));
 	if (pathf(path, err, errlen, "%s/tags.txt", dir) == -1)
 		return -1;
@@ -737,8 +724,8 @@ unknown_model(const char *name, char *err, size_t errlen)
 	for (i = 0; i < NPINS && len < sizeof(known); i++)
 		len += (size_t)snprintf(known + len, sizeof(known) - len,
 		    "%s%s", i ? ", " : "", pins[i].name);
-	return fail(err, errlen, "unknown model %s; the models that can be "
-	    "fetched are: %s (install other checkpoints with: mtagctl model "
+	return mtag_seterr(err, errlen, NULL, "unknown model %s; the models "
+	    "that can be fetched are: %s (install other checkpoints with: mtagctl model "
 	    "install FILE --name NAME)", name, known);
 }
 
@@ -762,7 +749,7 @@ mtag_store_fetch(const char *name, const char *mirror, char *err,
 		else if (strcmp(e.sha256, pin->sha256) == 0)
 			rc = 1;
 		else
-			rc = fail(err, errlen, "model %s is already installed "
+			rc = mtag_seterr(err, errlen, NULL, "model %s is already installed "
 			    "from another checkpoint (remove it first: mtagctl "
 			    "model remove %s)", name, name);
 		mtag_store_entry_clear(&e);
@@ -785,7 +772,7 @@ mtag_store_fetch(const char *name, const char *mirror, char *err,
 	snprintf(e.name, sizeof(e.name), "%s", name);
 	rc = get_model(tmp, source, mirror == NULL, &e, path, err, errlen);
 	if (rc == 0 && strcmp(e.sha256, pin->sha256) != 0)
-		rc = fail(err, errlen, "SHA-256 mismatch for %s: expected %s, "
+		rc = mtag_seterr(err, errlen, NULL, "SHA-256 mismatch for %s: expected %s, "
 		    "got %s", source, pin->sha256, e.sha256);
 	if (rc == 0)
 		rc = describe(path, NULL, pin->dataset, &e, err, errlen);
@@ -809,7 +796,7 @@ mtag_store_install(const char *file, const char *name, const char *dataset,
 		return -1;
 	if (dataset == NULL) {
 		if (guess_dataset(file, guessed) == -1)
-			return fail(err, errlen, "cannot tell the tag "
+			return mtag_seterr(err, errlen, NULL, "cannot tell the tag "
 			    "vocabulary of %s: give --dataset", file);
 		dataset = guessed;
 	}
@@ -855,7 +842,7 @@ mtag_store_list(int (*fn)(const mtag_store_entry *e, void *arg), void *arg,
 	if ((n = scandir(store, &names, visible, alphasort)) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(err, errlen, "cannot read %s: %s", store,
+		return mtag_seterr(err, errlen, NULL, "cannot read %s: %s", store,
 		    strerror(errno));
 	}
 	for (i = 0; i < n; i++) {
@@ -884,14 +871,14 @@ mtag_store_remove(const char *name, char *err, size_t errlen)
 	    pathf(dir, err, errlen, "%s/%s", store, name) == -1)
 		return -1;
 	if (lstat(dir, &st) == -1)
-		return fail(err, errlen, errno == ENOENT ? "model %s is not "
+		return mtag_seterr(err, errlen, NULL, errno == ENOENT ? "model %s is not "
 		    "installed" : "cannot remove model %s: %s", name,
 		    strerror(errno));
 	/* Renamed away first, so that it disappears at once. */
 	if (make_tmpdir(store, ".rm", name, tmp, err, errlen) == -1)
 		return -1;
 	if (rename(dir, tmp) == -1) {
-		fail(err, errlen, "cannot remove %s: %s", dir, strerror(errno));
+		mtag_seterr(err, errlen, NULL, "cannot remove %s: %s", dir, strerror(errno));
 		rmdir(tmp);
 		return -1;
 	}
@@ -926,14 +913,14 @@ mtag_store_resolve(const char *name_or_file, const char *dataset,
 		goto bad;
 	if (dataset == NULL) {
 		if (guess_dataset(arg, guessed) == -1) {
-			fail(err, errlen, "cannot tell the tag vocabulary of "
+			mtag_seterr(err, errlen, NULL, "cannot tell the tag vocabulary of "
 			    "%s: give --dataset", arg);
 			goto bad;
 		}
 		dataset = guessed;
 	}
 	if (mtag_sha256_file(arg, e->sha256) == -1) {
-		fail(err, errlen, "cannot read %s: %s", arg, strerror(errno));
+		mtag_seterr(err, errlen, NULL, "cannot read %s: %s", arg, strerror(errno));
 		goto bad;
 	}
 	if ((ck = mtag_ckpt_open(arg, err, errlen)) == NULL)

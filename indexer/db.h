@@ -1,0 +1,112 @@
+/* The library database (SQLite): tracks with their metadata, models, tag
+ * scores, embeddings and the persistent analysis queue. One process writes
+ * (the daemon, from any of its threads: calls are serialised), any number
+ * read. */
+#ifndef MTAG_DB_H
+#define MTAG_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "meta.h"
+
+typedef struct mtag_db mtag_db;
+
+#define MTAG_DB_READONLY	0x1
+
+/* Opens (creating and migrating to the newest schema unless read-only) the
+ * database at path, in WAL mode with foreign keys and a busy timeout. NULL
+ * with a message naming the file on failure. */
+mtag_db *mtag_db_open(const char *path, int flags, char *err, size_t errlen);
+void mtag_db_close(mtag_db *db);
+
+/* The error message of the last failed call on this thread's behalf. */
+const char *mtag_db_errmsg(mtag_db *db);
+
+/* --- Tracks ---------------------------------------------------------- */
+
+/* Returns 1 when path is known with the size, mtime and inode of st (and
+ * marks it seen by scan generation gen when gen > 0), 0 when it is unknown
+ * or changed, -1 on error. */
+int mtag_db_track_unchanged(mtag_db *db, const char *path,
+    const struct stat *st, int64_t gen);
+
+/* Records the file at path: its stat, content hash (hex SHA-256) and
+ * metadata, seen by scan generation gen (0: none). A known path keeps its
+ * analyses when the hash is unchanged, otherwise they are queued again. A
+ * new path whose hash matches a known track takes over that track's
+ * analyses: moved when the old file no longer exists, copied otherwise.
+ * Other new tracks are queued for every model. *track_id gets the id; *queued
+ * (may be NULL) the number of analyses queued. Returns 0 or -1. */
+int mtag_db_track_put(mtag_db *db, const char *path, const struct stat *st,
+    const char *hash, const mtag_meta *meta, int64_t gen, int64_t *track_id,
+    int *queued);
+
+/* Records a file that could not be read (unreadable tags, corrupt): the
+ * track is kept, with its analyses marked failed with error. Returns 0 or
+ * -1. */
+int mtag_db_track_failed(mtag_db *db, const char *path, const struct stat *st,
+    const char *error, int64_t gen);
+
+/* Renames a file, or (is_dir) every track under directory from, keeping
+ * analyses. Returns the number of tracks moved, or -1. */
+int mtag_db_move(mtag_db *db, const char *from, const char *to, int is_dir);
+
+/* Forgets a file, or (is_dir) every track under the directory. Returns the
+ * number of tracks removed, or -1. */
+int mtag_db_remove(mtag_db *db, const char *path, int is_dir);
+
+/* Starts a scan: *gen gets a new generation number. */
+int mtag_db_scan_begin(mtag_db *db, int64_t *gen);
+
+/* Ends the scan of root: forgets the tracks under root not seen by gen.
+ * Returns the number removed, or -1. */
+int mtag_db_scan_end(mtag_db *db, const char *root, int64_t gen);
+
+/* --- Models ---------------------------------------------------------- */
+
+/* Registers a model (name, arch, dataset, checkpoint SHA-256 and its ntags
+ * tag names) or finds it; a new model queues every track for analysis.
+ * Returns 0 with the model's id in *model_id, or -1. */
+int mtag_db_model_ensure(mtag_db *db, const char *name, const char *arch,
+    const char *dataset, const char *sha256, char *const *tags, int ntags,
+    int64_t *model_id);
+
+/* --- The analysis queue ---------------------------------------------- */
+
+/* Claims the next pending analysis for model: marks it running and gives
+ * its track id and path (malloc'd, the caller frees). Returns 1 when one
+ * was claimed, 0 when none is pending, -1 on error. */
+int mtag_db_job_claim(mtag_db *db, int64_t model_id, int64_t *track_id,
+    char **path);
+
+/* Stores an analysis: ntags track-level probabilities, the dim-float
+ * embedding, and nchunks x ntags chunk probabilities with their start
+ * offsets in seconds. Marks the job done. Returns 0 or -1. */
+int mtag_db_job_done(mtag_db *db, int64_t track_id, int64_t model_id,
+    const float *probs, int ntags, const float *emb, int dim,
+    const float *chunk_probs, const double *chunk_starts, int nchunks);
+
+/* Marks the job failed with error (kept for mtagctl show/status). */
+int mtag_db_job_failed(mtag_db *db, int64_t track_id, int64_t model_id,
+    const char *error);
+
+/* Puts a running job back in the queue (shutdown mid-analysis). */
+int mtag_db_job_requeue(mtag_db *db, int64_t track_id, int64_t model_id);
+
+/* At start-up: jobs left running by a crash are queued again once; a job
+ * that was already retried is marked failed ("analysis interrupted twice;
+ * the file may crash the analyser"). Returns the number recovered, or -1. */
+int mtag_db_jobs_recover(mtag_db *db);
+
+/* --- Status ---------------------------------------------------------- */
+
+struct mtag_db_counts {
+	int64_t tracks, analysed, pending, running, failed;
+};
+
+/* Counts tracks and the analyses of model_id (0: all models). */
+int mtag_db_counts(mtag_db *db, int64_t model_id, struct mtag_db_counts *c);
+
+#endif

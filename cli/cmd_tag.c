@@ -199,11 +199,9 @@ cmd_tag(int argc, char **argv)
 			status = 1;
 			continue;
 		}
-		if (mtag_model_run_track(m, pcm, n, probs, NULL,
-		    &nchunks) < 0) {
-			log_warnx("%s: out of memory", argv[i]);
-			status = 1;
-		} else if (json) {
+		mtag_model_run_track(m, pcm, n, probs, NULL, NULL, NULL,
+		    &nchunks);
+		if (json) {
 			print_json(argv[i], &e, m, probs, nchunks,
 			    (double)n / mtag_model_rate(m), printed++ == 0);
 		} else {

@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "log.h"
 
 static const char *log_prog = "mtag";
 static int log_level = MTAG_LOG_INFO;
+static int log_syslog;
 
 void
 log_init(const char *progname, int level)
@@ -17,16 +19,29 @@ log_init(const char *progname, int level)
 	log_level = level;
 }
 
+void
+log_to_syslog(void)
+{
+	openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog = 1;
+}
+
 static void
 vlog(int level, const char *suffix, const char *fmt, va_list ap)
 {
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO,
+	    LOG_DEBUG };
+	char msg[1024];
+
 	if (level > log_level)
 		return;
-	fprintf(stderr, "%s: ", log_prog);
-	vfprintf(stderr, fmt, ap);
-	if (suffix != NULL)
-		fprintf(stderr, ": %s", suffix);
-	fputc('\n', stderr);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_syslog)
+		syslog(prio[level], "%s%s%s", msg, suffix ? ": " : "",
+		    suffix ? suffix : "");
+	else
+		fprintf(stderr, "%s: %s%s%s\n", log_prog, msg,
+		    suffix ? ": " : "", suffix ? suffix : "");
 }
 
 #define LOG_FN(fn, level)                        \

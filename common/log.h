@@ -8,6 +8,9 @@ enum { MTAG_LOG_ERROR, MTAG_LOG_WARN, MTAG_LOG_INFO, MTAG_LOG_DEBUG };
  * level printed (MTAG_LOG_INFO by default). */
 void log_init(const char *progname, int level);
 
+/* Sends messages to syslog (the journal) instead of stderr. */
+void log_to_syslog(void);
+
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

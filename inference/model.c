@@ -155,30 +155,47 @@ mtag_model_run(mtag_model *m, const float *pcm, size_t n,
 }
 
 int
+mtag_model_track_chunks(const mtag_model *m, size_t n, size_t *starts)
+{
+	const size_t len = m->arch->input_length;
+	size_t hop;
+	int i;
+
+	if (n <= len) {
+		starts[0] = 0;
+		return 1;
+	}
+	hop = (n - len) / MTAG_TRACK_CHUNKS;
+	for (i = 0; i < MTAG_TRACK_CHUNKS; i++)
+		starts[i] = i * hop;
+	return MTAG_TRACK_CHUNKS;
+}
+
+int
 mtag_model_run_track(mtag_model *m, const float *pcm, size_t n,
-    float *probs, float *emb, int *nchunks)
+    float *probs, float *emb, float *chunk_probs,
+    const volatile sig_atomic_t *cancel, int *nchunks)
 {
 	const size_t len = m->arch->input_length;
 	float *cemb = m->scratch + len + m->arch_scratch;
 	float *cprobs = cemb + m->embed_dim;
-	size_t hop = 0, start;
-	int i, j, count = 1;
+	size_t starts[MTAG_TRACK_CHUNKS];
+	int i, j, count;
 
-	if (n > len) {
-		count = MTAG_TRACK_CHUNKS;
-		hop = (n - len) / MTAG_TRACK_CHUNKS;
-	}
+	*nchunks = count = mtag_model_track_chunks(m, n, starts);
 	memset(probs, 0, sizeof(float) * m->ntags);
 	if (emb != NULL)
 		memset(emb, 0, sizeof(float) * m->embed_dim);
 	for (i = 0; i < count; i++) {
-		start = i * hop;
-		mtag_model_run(m, pcm, n, &start, 1, cprobs, cemb);
+		if (cancel != NULL && *cancel)
+			return 1;
+		if (chunk_probs != NULL)
+			cprobs = chunk_probs + (size_t)i * m->ntags;
+		mtag_model_run(m, pcm, n, &starts[i], 1, cprobs, cemb);
 		for (j = 0; j < m->ntags; j++)
 			probs[j] += cprobs[j] / count;
 		for (j = 0; emb != NULL && j < m->embed_dim; j++)
 			emb[j] += cemb[j] / count;
 	}
-	*nchunks = count;
 	return 0;
 }

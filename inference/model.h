@@ -3,6 +3,7 @@
 #ifndef MTAG_MODEL_H
 #define MTAG_MODEL_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "ckpt.h"
@@ -35,11 +36,19 @@ int mtag_model_embed_dim(const mtag_model *m);
 int mtag_model_run(mtag_model *m, const float *pcm, size_t n,
     const size_t *starts, int nstarts, float *probs, float *emb);
 
-/* The study's evaluation protocol for a whole track: MTAG_TRACK_CHUNKS chunks
- * evenly spaced (one zero-padded chunk when the track is shorter than a
- * chunk), probabilities and embeddings averaged over chunks. *nchunks gets
- * the number of chunks run. */
+/* The chunks of the study's evaluation protocol for a track of n samples:
+ * MTAG_TRACK_CHUNKS evenly spaced, or one (zero-padded) when the track is
+ * shorter than a chunk. Writes their offsets to starts and returns their
+ * number. */
+int mtag_model_track_chunks(const mtag_model *m, size_t n, size_t *starts);
+
+/* Runs the chunks of mtag_model_track_chunks and averages them: ntags
+ * probabilities and, when emb is not NULL, the embedding. When chunk_probs
+ * is not NULL it gets each chunk's probabilities (up to MTAG_TRACK_CHUNKS x
+ * ntags). *nchunks gets the number of chunks. Returns 0, or 1 when *cancel
+ * (checked between chunks; may be NULL) became non-zero. */
 int mtag_model_run_track(mtag_model *m, const float *pcm, size_t n,
-    float *probs, float *emb, int *nchunks);
+    float *probs, float *emb, float *chunk_probs,
+    const volatile sig_atomic_t *cancel, int *nchunks);
 
 #endif

@@ -7,5 +7,7 @@
 int cmd_tag(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_control(int argc, char **argv);
 
 #endif

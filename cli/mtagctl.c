@@ -20,6 +20,10 @@ static const struct command {
 	    "--pcm-f32 FILE --chunk-starts N[,N...]\n"
 	    "        [--probs OUT.npy] [--embedding OUT.npy]" },
 	{ "model", cmd_model, "model fetch|install|list|remove ..." },
+	{ "status", cmd_status, "status [--json]" },
+	{ "scan", cmd_control, "scan" },
+	{ "pause", cmd_control, "pause" },
+	{ "resume", cmd_control, "resume" },
 };
 
 static void

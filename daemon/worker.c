@@ -1,0 +1,274 @@
+/* The analysis workers of mtagd. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#include "decode.h"
+#include "error.h"
+#include "log.h"
+#include "model.h"
+#include "worker.h"
+
+#define RATE_WINDOW 32	/* analyses the throughput is measured over */
+#define IDLE_POLL_S 5	/* idle workers look at the queue this often */
+
+struct worker {
+	mtag_workers *pool;
+	pthread_t thread;
+	mtag_model *model;
+	char *path;		/* in flight, under the pool's lock */
+	int started;
+};
+
+struct mtag_workers {
+	mtag_db *db;
+	int64_t model_id;
+	int n;
+	struct worker *w;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int paused, stopping;
+	unsigned wakeups;
+	volatile sig_atomic_t cancel;
+
+	int64_t analysed, failed;
+	struct timespec done_at[RATE_WINDOW];	/* ring of completion times */
+};
+
+static double
+seconds(const struct timespec *t)
+{
+	return t->tv_sec + t->tv_nsec / 1e9;
+}
+
+/* Decodes and analyses one track; returns 0 done, 1 cancelled, -1 failed
+ * with the reason in err. */
+static int
+analyse(struct worker *wk, int64_t track, const char *path, char *err,
+    size_t errlen)
+{
+	mtag_workers *pool = wk->pool;
+	mtag_model *m = wk->model;
+	const int ntags = mtag_model_ntags(m), dim = mtag_model_embed_dim(m);
+	float *pcm = NULL, *probs, *emb, *chunks;
+	size_t n, starts[MTAG_TRACK_CHUNKS];
+	double when[MTAG_TRACK_CHUNKS];
+	int i, nchunks, rc = -1;
+
+	probs = malloc(sizeof(float) * (ntags + dim +
+	    MTAG_TRACK_CHUNKS * ntags));
+	if (probs == NULL)
+		return mtag_seterr(err, errlen, path, "out of memory");
+	emb = probs + ntags;
+	chunks = emb + dim;
+	if (mtag_decode_file(path, mtag_model_rate(m), 0, &pcm, &n, err,
+	    errlen) < 0)
+		goto done;
+	if (mtag_model_run_track(m, pcm, n, probs, emb, chunks, &pool->cancel,
+	    &nchunks) == 1) {
+		rc = 1;
+		goto done;
+	}
+	mtag_model_track_chunks(m, n, starts);
+	for (i = 0; i < nchunks; i++)
+		when[i] = (double)starts[i] / mtag_model_rate(m);
+	if (mtag_db_job_done(pool->db, track, pool->model_id, probs, ntags,
+	    emb, dim, chunks, when, nchunks) < 0) {
+		mtag_seterr(err, errlen, NULL, "%s",
+		    mtag_db_errmsg(pool->db));
+		goto done;
+	}
+	rc = 0;
+done:
+	free(pcm);
+	free(probs);
+	return rc;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	mtag_workers *pool = wk->pool;
+	char err[512], *path;
+	int64_t track;
+	int rc;
+
+	pthread_mutex_lock(&pool->lock);
+	while (!pool->stopping) {
+		unsigned seen = pool->wakeups;
+		struct timespec until;
+
+		if (pool->paused) {
+			pthread_cond_wait(&pool->cond, &pool->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&pool->lock);
+		rc = mtag_db_job_claim(pool->db, pool->model_id, &track, &path);
+		pthread_mutex_lock(&pool->lock);
+		if (rc < 0)
+			log_warnx("%s", mtag_db_errmsg(pool->db));
+		if (rc <= 0) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += IDLE_POLL_S;
+			while (!pool->stopping && pool->wakeups == seen &&
+			    pthread_cond_timedwait(&pool->cond, &pool->lock,
+			    &until) == 0)
+				;
+			continue;
+		}
+		wk->path = path;
+		pthread_mutex_unlock(&pool->lock);
+
+		rc = analyse(wk, track, path, err, sizeof(err));
+		if (rc == 1)
+			mtag_db_job_requeue(pool->db, track, pool->model_id);
+		else if (rc < 0) {
+			log_warnx("%s", err);
+			if (mtag_db_job_failed(pool->db, track, pool->model_id,
+			    err) < 0)
+				log_warnx("%s", mtag_db_errmsg(pool->db));
+		}
+
+		pthread_mutex_lock(&pool->lock);
+		wk->path = NULL;
+		free(path);
+		if (rc == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &pool->done_at[
+			    pool->analysed % RATE_WINDOW]);
+			pool->analysed++;
+		} else if (rc < 0) {
+			pool->failed++;
+		}
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return NULL;
+}
+
+mtag_workers *
+mtag_workers_start(mtag_db *db, int64_t model_id, const mtag_ckpt *ck,
+    const char *arch, int n, char *err, size_t errlen)
+{
+	mtag_workers *pool;
+	int i;
+
+	if ((pool = calloc(1, sizeof(*pool))) == NULL ||
+	    (pool->w = calloc(n, sizeof(*pool->w))) == NULL) {
+		free(pool);
+		mtag_seterr(err, errlen, NULL, "out of memory");
+		return NULL;
+	}
+	pool->db = db;
+	pool->model_id = model_id;
+	pool->n = n;
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->cond, NULL);
+	/* One BLAS thread per worker: the workers share the cores. */
+	if (n > 1)
+		openblas_set_num_threads(1);
+	for (i = 0; i < n; i++) {
+		struct worker *wk = &pool->w[i];
+
+		wk->pool = pool;
+		if ((wk->model = mtag_model_load(ck, arch, err,
+		    errlen)) == NULL)
+			goto fail;
+		if (pthread_create(&wk->thread, NULL, worker_main, wk) != 0) {
+			mtag_seterr(err, errlen, NULL, "cannot start a worker "
+			    "thread");
+			goto fail;
+		}
+		wk->started = 1;
+	}
+	return pool;
+fail:
+	mtag_workers_stop(pool);
+	return NULL;
+}
+
+void
+mtag_workers_wake(mtag_workers *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->wakeups++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+mtag_workers_pause(mtag_workers *w, int paused)
+{
+	pthread_mutex_lock(&w->lock);
+	w->paused = paused;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+mtag_workers_stop(mtag_workers *w)
+{
+	int i;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = 1;
+	w->cancel = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	for (i = 0; i < w->n; i++) {
+		if (w->w[i].started)
+			pthread_join(w->w[i].thread, NULL);
+		mtag_model_free(w->w[i].model);
+	}
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w->w);
+	free(w);
+}
+
+/* Tracks per second between the oldest and newest analyses of the ring;
+ * call with the lock held. */
+static double
+rate_locked(mtag_workers *w)
+{
+	int64_t k = w->analysed < RATE_WINDOW ? w->analysed : RATE_WINDOW;
+	double span;
+
+	if (k < 2)
+		return 0.0;
+	span = seconds(&w->done_at[(w->analysed - 1) % RATE_WINDOW]) -
+	    seconds(&w->done_at[(w->analysed - k) % RATE_WINDOW]);
+	return span > 0 ? (k - 1) / span : 0.0;
+}
+
+double
+mtag_workers_rate(mtag_workers *w)
+{
+	double r;
+
+	pthread_mutex_lock(&w->lock);
+	r = rate_locked(w);
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+void
+mtag_workers_status(mtag_workers *w, FILE *out)
+{
+	int i;
+
+	pthread_mutex_lock(&w->lock);
+	fprintf(out, "workers=%d\npaused=%d\nanalysed_since_start=%lld\n"
+	    "failed_since_start=%lld\nrate=%.3f\n", w->n, w->paused,
+	    (long long)w->analysed, (long long)w->failed, rate_locked(w));
+	for (i = 0; i < w->n; i++)
+		if (w->w[i].path != NULL)
+			fprintf(out, "job=%s\n", w->w[i].path);
+	pthread_mutex_unlock(&w->lock);
+}

@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "conf.h"
 #include "control.h"
 #include "db.h"
 #include "log.h"
@@ -156,6 +158,55 @@ print_text(const struct answer *a)
 	    "1") == 0 ? ", limit reached: periodic rescans" : "");
 }
 
+/* No daemon: what the database holds. Exit status 3, as for LSB status. */
+static int
+status_offline(int json)
+{
+	struct mtag_db_counts c;
+	struct mtag_conf conf;
+	char err[1024];
+	mtag_db *db;
+
+	if (json)
+		printf("{\"daemon_running\": false");
+	else
+		printf("mtagd is not running\n");
+	if (mtagctl_conf(&conf) != 0)
+		return 1;
+	if (access(conf.db_path, F_OK) != 0) {
+		if (json)
+			printf(", \"database\": null}\n");
+		else
+			printf("no database yet (%s)\n", conf.db_path);
+	} else if ((db = mtag_db_open(conf.db_path, MTAG_DB_READONLY, err,
+	    sizeof(err))) == NULL || mtag_db_counts(db, 0, &c) < 0) {
+		if (json)
+			printf("}\n");
+		log_warnx("%s", db ? mtag_db_errmsg(db) : err);
+		mtag_db_close(db);
+		mtag_conf_free(&conf);
+		return 1;
+	} else {
+		if (json) {
+			printf(", \"database\": ");
+			json_str(conf.db_path);
+			printf(", \"tracks\": %lld, \"analysed\": %lld, "
+			    "\"pending\": %lld, \"failed\": %lld}\n",
+			    (long long)c.tracks, (long long)c.analysed,
+			    (long long)c.pending, (long long)c.failed);
+		} else {
+			printf("database: %s\ntracks: %lld known, %lld "
+			    "analysed, %lld pending, %lld failed\n",
+			    conf.db_path, (long long)c.tracks,
+			    (long long)c.analysed, (long long)c.pending,
+			    (long long)c.failed);
+		}
+		mtag_db_close(db);
+	}
+	mtag_conf_free(&conf);
+	return 3;
+}
+
 int
 cmd_status(int argc, char **argv)
 {
@@ -182,13 +233,8 @@ cmd_status(int argc, char **argv)
 	}
 	if ((rc = ask("status", &a)) < 0)
 		return 1;
-	if (rc == 1) {
-		if (json)
-			printf("{\"daemon_running\": false}\n");
-		else
-			printf("mtagd is not running\n");
-		return 3;
-	}
+	if (rc == 1)
+		return status_offline(json);
 	if (json)
 		print_json(&a);
 	else

@@ -7,7 +7,10 @@
 
 #include "config.h"
 #include "commands.h"
+#include "conf.h"
 #include "log.h"
+
+static const char *opt_db, *opt_config;
 
 static const struct command {
 	const char *name;
@@ -26,12 +29,36 @@ static const struct command {
 	{ "resume", cmd_control, "resume" },
 };
 
+int
+mtagctl_conf(struct mtag_conf *c)
+{
+	char *argv[6], err[1024];
+	int argc = 0, rc;
+
+	argv[argc++] = "mtagctl";
+	if (opt_config != NULL) {
+		argv[argc++] = "-c";
+		argv[argc++] = (char *)opt_config;
+	}
+	if (opt_db != NULL) {
+		argv[argc++] = "--db";
+		argv[argc++] = (char *)opt_db;
+	}
+	argv[argc] = NULL;
+	optind = 0;
+	if ((rc = mtag_conf_load(c, argc, argv, err, sizeof(err))) != 0) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	return 0;
+}
+
 static void
 usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: mtagctl COMMAND [ARGS]\n"
+	fprintf(f, "usage: mtagctl [--db FILE] [-c FILE] COMMAND [ARGS]\n"
 	    "       mtagctl -h | --version\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].synopsis);
@@ -43,6 +70,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -52,8 +80,14 @@ main(int argc, char **argv)
 
 	log_init("mtagctl", MTAG_LOG_INFO);
 	/* '+': stop at the command name; its options are its own. */
-	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			opt_config = optarg;
+			break;
+		case 'd':
+			opt_db = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -203,6 +203,10 @@ on_event(void *arg, const struct mtag_watch_event *ev)
 			index_file(ix, ev->path, &st);
 		break;
 	case MTAG_WATCH_DIR_ADDED:
+		if (mtag_scan_excluded(ix->opts, ev->path)) {
+			mtag_watch_remove(ix->watch, ev->path);
+			break;
+		}
 		if (scan(ix, ev->path, err, sizeof(err)) < 0)
 			log_warnx("%s", err);
 		break;
@@ -226,7 +230,8 @@ on_event(void *arg, const struct mtag_watch_event *ev)
 		remove_path(ix, ev->path, ev->is_dir);
 		break;
 	case MTAG_WATCH_OVERFLOW:
-		log_warnx("inotify queue overflow: events lost, rescanning");
+		log_warnx("inotify events lost (queue overflow or unmount): "
+		    "rescanning");
 		ix->st.rescan_needed = 1;
 		break;
 	}

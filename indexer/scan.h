@@ -19,9 +19,12 @@ struct mtag_scan_opts {
 typedef int (*mtag_scan_fn)(void *arg, const char *path,
     const struct stat *st, int is_dir);
 
-/* Walks root. Unreadable directories and files vanishing mid-walk are
- * logged and skipped. Returns 0, fn's non-zero value, or -1 with a message
- * in err when root itself cannot be read. */
+/* Walks root (followed if a symlink; nothing is reported if it is
+ * excluded). Directories are listed in name order and entered depth first.
+ * Unreadable directories, files vanishing mid-walk and paths of PATH_MAX
+ * bytes or more are logged and skipped. Returns 0, fn's non-zero value, or
+ * -1 with a message in err when root itself cannot be read or memory runs
+ * out. o may be NULL for no options. */
 int mtag_scan(const char *root, const struct mtag_scan_opts *o,
     mtag_scan_fn fn, void *arg, char *err, size_t errlen);
 

@@ -15,16 +15,22 @@ typedef struct mtag_db mtag_db;
 
 #define MTAG_DB_READONLY	0x1
 
-/* Opens (creating and migrating to the newest schema unless read-only) the
- * database at path, in WAL mode with foreign keys and a busy timeout. NULL
- * with a message naming the file on failure. */
+/* Opens (creating and migrating to the newest schema unless read-only,
+ * when it must have it already) the database at path, in WAL mode with
+ * foreign keys and a busy timeout. NULL with a message naming the file on
+ * failure. */
 mtag_db *mtag_db_open(const char *path, int flags, char *err, size_t errlen);
 void mtag_db_close(mtag_db *db);
 
-/* The error message of the last failed call on this thread's behalf. */
+/* The error message of the last failed call made by the calling thread,
+ * on any database: it is kept in thread-local storage. */
 const char *mtag_db_errmsg(mtag_db *db);
 
 /* --- Tracks ---------------------------------------------------------- */
+
+/* Every call recording or moving a track also marks it seen by the scan
+ * generation begun last, so that a scan in progress does not forget a
+ * track the watcher recorded behind it. */
 
 /* Returns 1 when path is known with the size, mtime and inode of st (and
  * marks it seen by scan generation gen when gen > 0), 0 when it is unknown
@@ -50,7 +56,9 @@ int mtag_db_track_failed(mtag_db *db, const char *path, const struct stat *st,
     const char *error, int64_t gen);
 
 /* Renames a file, or (is_dir) every track under directory from, keeping
- * analyses. Returns the number of tracks moved, or -1. */
+ * analyses. As with rename(2), what was known at to is forgotten, unless
+ * nothing is known at from. Moving a directory into itself is an error.
+ * Returns the number of tracks moved, or -1. */
 int mtag_db_move(mtag_db *db, const char *from, const char *to, int is_dir);
 
 /* Forgets a file, or (is_dir) every track under the directory. Returns the
@@ -67,7 +75,9 @@ int mtag_db_scan_end(mtag_db *db, const char *root, int64_t gen);
 /* --- Models ---------------------------------------------------------- */
 
 /* Registers a model (name, arch, dataset, checkpoint SHA-256 and its ntags
- * tag names) or finds it; a new model queues every track for analysis.
+ * tag names) or finds it; a new model queues every track for analysis (an
+ * unreadable one as failed). A known name with another checkpoint takes
+ * the new arch, dataset and tags, and its analyses are queued anew.
  * Returns 0 with the model's id in *model_id, or -1. */
 int mtag_db_model_ensure(mtag_db *db, const char *name, const char *arch,
     const char *dataset, const char *sha256, char *const *tags, int ntags,
@@ -83,21 +93,25 @@ int mtag_db_job_claim(mtag_db *db, int64_t model_id, int64_t *track_id,
 
 /* Stores an analysis: ntags track-level probabilities, the dim-float
  * embedding, and nchunks x ntags chunk probabilities with their start
- * offsets in seconds. Marks the job done. Returns 0 or -1. */
+ * offsets in seconds. Marks the job done. The results of a job no longer
+ * running (its file changed or was removed meanwhile) are dropped. Returns
+ * 0 or -1. */
 int mtag_db_job_done(mtag_db *db, int64_t track_id, int64_t model_id,
     const float *probs, int ntags, const float *emb, int dim,
     const float *chunk_probs, const double *chunk_starts, int nchunks);
 
-/* Marks the job failed with error (kept for mtagctl show/status). */
+/* Marks the running job failed with error (kept for mtagctl show/status). */
 int mtag_db_job_failed(mtag_db *db, int64_t track_id, int64_t model_id,
     const char *error);
 
-/* Puts a running job back in the queue (shutdown mid-analysis). */
+/* Puts a running job back in the queue (shutdown mid-analysis); the
+ * attempt is not counted. */
 int mtag_db_job_requeue(mtag_db *db, int64_t track_id, int64_t model_id);
 
 /* At start-up: jobs left running by a crash are queued again once; a job
  * that was already retried is marked failed ("analysis interrupted twice;
- * the file may crash the analyser"). Returns the number recovered, or -1. */
+ * the file may crash the analyser"). Returns the number queued again, or
+ * -1. */
 int mtag_db_jobs_recover(mtag_db *db);
 
 /* --- Status ---------------------------------------------------------- */

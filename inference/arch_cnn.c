@@ -488,8 +488,8 @@ CNN_LOADER(load_crnn_arch, CRNN)
 
 /* Input lengths: 29.1 s, 3 s and 29.1 s at 16 kHz. */
 const struct mtag_arch mtag_arch_fcn = { "fcn", 16000, 464000, detect_fcn,
-    load_fcn_arch, cnn_forward, cnn_free };
+    load_fcn_arch, cnn_forward, cnn_free, 0 };
 const struct mtag_arch mtag_arch_musicnn = { "musicnn", 16000, 48000,
-    detect_musicnn, load_musicnn_arch, cnn_forward, cnn_free };
+    detect_musicnn, load_musicnn_arch, cnn_forward, cnn_free, 0 };
 const struct mtag_arch mtag_arch_crnn = { "crnn", 16000, 464000,
-    detect_crnn, load_crnn_arch, cnn_forward, cnn_free };
+    detect_crnn, load_crnn_arch, cnn_forward, cnn_free, 0 };

@@ -1,6 +1,7 @@
 /* The input stage of the spectrogram models, loaded from their checkpoint:
  * torchaudio's MelSpectrogram (stored window and mel matrix), AmplitudeToDB,
- * then the 1-channel BatchNorm2d. */
+ * then the input BatchNorm2d; or the same over a filterbank computed at load
+ * (the harmonic filters of HarmonicCNN). */
 #ifndef MTAG_MELSPEC_H
 #define MTAG_MELSPEC_H
 
@@ -13,11 +14,18 @@ typedef struct mtag_melspec mtag_melspec;
  * n_fft / 2. NULL with an error in w on failure. */
 mtag_melspec *mtag_melspec_load(mtag_weights *w, const char *prefix,
     const char *bn, int n_fft, int nmels, int nsamples);
+
+/* The same with window (n_fft) and filterbank fb (n_fft/2+1 x nbands) given,
+ * both in w's arena; BN normalises nchan channels of nbands / nchan bands
+ * each. */
+mtag_melspec *mtag_melspec_new(mtag_weights *w, const float *window,
+    const float *fb, const char *bn, int nchan, int n_fft, int nbands,
+    int nsamples);
 void mtag_melspec_free(mtag_melspec *ms);
 
 int mtag_melspec_frames(const mtag_melspec *ms);
 
-/* out (nmels x frames) = the normalised dB mel spectrogram of x. */
+/* out (nbands x frames) = the normalised dB spectrogram of x. */
 void mtag_melspec_run(mtag_melspec *ms, const float *x, float *out);
 
 #endif

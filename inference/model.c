@@ -13,6 +13,13 @@ static const struct mtag_arch *const archs[] = {
 	&mtag_arch_fcn,
 	&mtag_arch_musicnn,
 	&mtag_arch_crnn,
+	&mtag_arch_sample,
+	&mtag_arch_se,
+	&mtag_arch_short,
+	&mtag_arch_short_res,
+	&mtag_arch_hcnn,
+	&mtag_arch_attention,
+	&mtag_arch_transformer,
 };
 #define NARCHS (int)(sizeof(archs) / sizeof(archs[0]))
 
@@ -69,7 +76,7 @@ mtag_model_load(const mtag_ckpt *ck, const char *arch, char *err,
 		return NULL;
 	}
 	m->arch = a;
-	if (mtag_weights_init(&w, ck, 0, err, errlen) < 0)
+	if (mtag_weights_init(&w, ck, a->arena_extra, err, errlen) < 0)
 		goto fail;
 	m->arena = w.arena;
 	if ((m->state = a->load(&w, a->input_length, &m->ntags,

@@ -1,12 +1,21 @@
 /* Tensor operations of the tagging models: convolution as im2col + SGEMM,
- * pooling, dense layers, activations and the GRU. */
+ * pooling, dense layers, activations, the GRU, the transformers' layer
+ * normalisation and attention, and the convolutional blocks. */
 #include <assert.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <cblas.h>
 
 #include "ops.h"
+
+/* The larger of a and b, as one instruction (fmaxf is a library call). */
+static inline float
+max2(float a, float b)
+{
+	return a > b ? a : b;
+}
 
 int
 mtag_conv_out_h(const mtag_conv_shape *s)
@@ -27,23 +36,36 @@ conv_is_pointwise(const mtag_conv_shape *s)
 	    s->PH == 0 && s->PW == 0;
 }
 
+/* Output positions per im2col tile: COL_TILE floats of im2col at most. */
+#define COL_TILE (1 << 21)
+
+static int
+conv_tile(const mtag_conv_shape *s)
+{
+	const int K = s->C * s->KH * s->KW;
+	const int N = mtag_conv_out_h(s) * mtag_conv_out_w(s);
+	int n = COL_TILE / K;
+
+	return n < 1 ? 1 : n > N ? N : n;
+}
+
 size_t
 mtag_conv_scratch(const mtag_conv_shape *s)
 {
 	if (conv_is_pointwise(s))
 		return 0;
-	return (size_t)s->C * s->KH * s->KW * mtag_conv_out_h(s) *
-	    mtag_conv_out_w(s);
+	return (size_t)s->C * s->KH * s->KW * conv_tile(s);
 }
 
-/* col row (c, kh, kw) holds x[c][oh*SH - PH + kh][ow*SW - PW + kw] for every
- * output position, zero outside the input. */
+/* col (K x n) row (c, kh, kw) holds x[c][oh*SH - PH + kh][ow*SW - PW + kw]
+ * for the output positions oh * OW + ow in [p0, p0 + n), zero outside the
+ * input. */
 static void
-im2col(const mtag_conv_shape *s, const float *x, float *col)
+im2col(const mtag_conv_shape *s, const float *x, int p0, int n, float *col)
 {
 	const int C = s->C, H = s->H, W = s->W, KH = s->KH, KW = s->KW;
-	const int OH = mtag_conv_out_h(s), OW = mtag_conv_out_w(s);
-	int c, kh, kw, oh, ow;
+	const int OW = mtag_conv_out_w(s), p1 = p0 + n;
+	int c, kh, kw, p, ow;
 
 	for (c = 0; c < C; c++)
 	for (kh = 0; kh < KH; kh++)
@@ -55,26 +77,32 @@ im2col(const mtag_conv_shape *s, const float *x, float *col)
 			lo++;
 		while (hi > lo && (hi - 1) * s->SW - s->PW + kw >= W)
 			hi--;
-		for (oh = 0; oh < OH; oh++) {
+		for (p = p0; p < p1;) {
+			/* Columns [a, e) of output row oh, [v0, v1) inside. */
+			int oh = p / OW, a = p % OW;
+			int e = OW - a < p1 - p ? OW : a + p1 - p;
 			int ih = oh * s->SH - s->PH + kh;
-			const float *xr = x + ((size_t)c * H + ih) * W;
+			int v0 = lo > a ? lo : a, v1 = hi < e ? hi : e;
+			const float *xr;
 
-			if (ih < 0 || ih >= H) {
-				memset(col, 0, sizeof(float) * OW);
-				col += OW;
+			p += e - a;
+			if (ih < 0 || ih >= H || v0 >= v1) {
+				memset(col, 0, sizeof(float) * (e - a));
+				col += e - a;
 				continue;
 			}
-			for (ow = 0; ow < lo; ow++)
+			xr = x + ((size_t)c * H + ih) * W;
+			for (ow = a; ow < v0; ow++)
 				*col++ = 0.0f;
 			if (s->SW == 1) {
-				memcpy(col, xr + lo - s->PW + kw,
-				    sizeof(float) * (hi - lo));
-				col += hi - lo;
+				memcpy(col, xr + v0 - s->PW + kw,
+				    sizeof(float) * (v1 - v0));
+				col += v1 - v0;
 			} else {
-				for (ow = lo; ow < hi; ow++)
+				for (ow = v0; ow < v1; ow++)
 					*col++ = xr[ow * s->SW - s->PW + kw];
 			}
-			for (ow = hi; ow < OW; ow++)
+			for (ow = v1; ow < e; ow++)
 				*col++ = 0.0f;
 		}
 	}
@@ -86,22 +114,28 @@ mtag_conv2d(const mtag_conv_shape *s, const float *x, const float *w,
 {
 	const int O = s->O, K = s->C * s->KH * s->KW;
 	const int N = mtag_conv_out_h(s) * mtag_conv_out_w(s);
-	const float *src = x;
-	int o, i;
+	int o, i, p0, n;
 
 	assert(s->SH > 0 && s->SW > 0 && N > 0 && K > 0);
-	if (!conv_is_pointwise(s)) {
-		im2col(s, x, col);
-		src = col;
+	if (conv_is_pointwise(s)) {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, N,
+		    K, 1.0f, w, K, x, N, 0.0f, y, N);
+	} else {
+		for (p0 = 0; p0 < N; p0 += n) {
+			n = conv_tile(s);
+			if (n > N - p0)
+				n = N - p0;
+			im2col(s, x, p0, n, col);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+			    O, n, K, 1.0f, w, K, col, n, 0.0f, y + p0, N);
+		}
 	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, N, K, 1.0f,
-	    w, K, src, N, 0.0f, y, N);
 	for (o = 0; o < O; o++) {
 		float *yo = y + (size_t)o * N, bo = b[o];
 
 		if (relu) {
 			for (i = 0; i < N; i++)
-				yo[i] = fmaxf(yo[i] + bo, 0.0f);
+				yo[i] = max2(yo[i] + bo, 0.0f);
 		} else {
 			for (i = 0; i < N; i++)
 				yo[i] += bo;
@@ -140,7 +174,7 @@ mtag_maxpool2d(const float *x, int C, int H, int W, int KH, int KW, float *y)
 
 		for (i = 0; i < KH; i++)
 			for (j = 0; j < KW; j++)
-				m = fmaxf(m, xp[(size_t)i * W + j]);
+				m = max2(m, xp[(size_t)i * W + j]);
 		y[((size_t)c * OH + oh) * OW + ow] = m;
 	}
 }
@@ -151,10 +185,33 @@ mtag_linear(const float *x, int N, int IN, const float *w, const float *b,
 {
 	int n;
 
-	for (n = 0; n < N; n++)
+	for (n = 0; n < N && b != NULL; n++)
 		memcpy(y + (size_t)n * O, b, sizeof(float) * O);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, IN, 1.0f,
+	    x, IN, w, IN, b != NULL ? 1.0f : 0.0f, y, O);
+}
+
+void
+mtag_linear_acc(const float *x, int N, int IN, const float *w,
+    const float *b, int O, float *y)
+{
+	int n, o;
+
+	for (n = 0; n < N && b != NULL; n++)
+		for (o = 0; o < O; o++)
+			y[(size_t)n * O + o] += b[o];
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, IN, 1.0f,
 	    x, IN, w, IN, 1.0f, y, O);
+}
+
+void
+mtag_transpose(const float *x, int rows, int cols, float *y)
+{
+	int r, c;
+
+	for (r = 0; r < rows; r++)
+		for (c = 0; c < cols; c++)
+			y[(size_t)c * rows + r] = x[(size_t)r * cols + c];
 }
 
 void
@@ -163,7 +220,7 @@ mtag_relu(float *x, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		x[i] = fmaxf(x[i], 0.0f);
+		x[i] = max2(x[i], 0.0f);
 }
 
 static float
@@ -179,6 +236,134 @@ mtag_sigmoid(float *x, size_t n)
 
 	for (i = 0; i < n; i++)
 		x[i] = sigmoidf(x[i]);
+}
+
+void
+mtag_tanh(float *x, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		x[i] = tanhf(x[i]);
+}
+
+void
+mtag_gelu(float *x, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+}
+
+void
+mtag_layernorm(const float *x, int N, int D, const float *gamma,
+    const float *beta, float eps, float *y)
+{
+	int n, i;
+
+	assert(D > 0);
+	for (n = 0; n < N; n++) {
+		const float *xr = x + (size_t)n * D;
+		float *yr = y + (size_t)n * D;
+		double mean = 0.0, var = 0.0, inv;
+
+		for (i = 0; i < D; i++)
+			mean += xr[i];
+		mean /= D;
+		for (i = 0; i < D; i++)
+			var += (xr[i] - mean) * (xr[i] - mean);
+		inv = 1.0 / sqrt(var / D + eps);
+		for (i = 0; i < D; i++)
+			yr[i] = (float)((xr[i] - mean) * inv) * gamma[i] +
+			    beta[i];
+	}
+}
+
+/* Each row of x (N x D) replaced by its softmax. */
+static void
+softmax_rows(float *x, int N, int D)
+{
+	int n, i;
+
+	for (n = 0; n < N; n++) {
+		float *xr = x + (size_t)n * D, mx = xr[0];
+		double sum = 0.0;
+		float inv;
+
+		for (i = 1; i < D; i++)
+			mx = max2(mx, xr[i]);
+		for (i = 0; i < D; i++) {
+			xr[i] = expf(xr[i] - mx);
+			sum += xr[i];
+		}
+		inv = (float)(1.0 / sum);
+		for (i = 0; i < D; i++)
+			xr[i] *= inv;
+	}
+}
+
+void
+mtag_attention(const float *qkv, int T, int D, int heads, float *out,
+    float *scores)
+{
+	const int dh = D / heads, ld = 3 * D;
+	const float scale = (float)(1.0 / sqrt(dh));
+	int h;
+
+	assert(heads > 0 && dh * heads == D && T > 0);
+	for (h = 0; h < heads; h++) {
+		const float *q = qkv + h * dh, *k = q + D, *v = q + 2 * D;
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh,
+		    scale, q, ld, k, ld, 0.0f, scores, T);
+		softmax_rows(scores, T, T);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh,
+		    T, 1.0f, scores, T, v, ld, 0.0f, out + h * dh, D);
+	}
+}
+
+/* The Mersenne Twister MT19937 (Matsumoto and Nishimura 1998). */
+#define MT_N 624
+#define MT_M 397
+
+static uint32_t
+mt_next(uint32_t *mt, int *pos)
+{
+	uint32_t y;
+	int i;
+
+	if (*pos >= MT_N) {
+		for (i = 0; i < MT_N; i++) {
+			y = (mt[i] & 0x80000000u) | (mt[(i + 1) % MT_N] &
+			    0x7fffffffu);
+			mt[i] = mt[(i + MT_M) % MT_N] ^ (y >> 1) ^
+			    (y & 1 ? 0x9908b0dfu : 0);
+		}
+		*pos = 0;
+	}
+	y = mt[(*pos)++];
+	y ^= y >> 11;
+	y ^= (y << 7) & 0x9d2c5680u;
+	y ^= (y << 15) & 0xefc60000u;
+	return y ^ (y >> 18);
+}
+
+void
+mtag_random_uniform(unsigned long seed, float *x, size_t n)
+{
+	uint32_t mt[MT_N];
+	int i, pos = MT_N;
+	size_t j;
+
+	mt[0] = (uint32_t)seed;
+	for (i = 1; i < MT_N; i++)
+		mt[i] = 1812433253u * (mt[i - 1] ^ (mt[i - 1] >> 30)) + i;
+	for (j = 0; j < n; j++) {
+		uint32_t a = mt_next(mt, &pos) >> 5, b = mt_next(mt, &pos) >> 6;
+
+		x[j] = (float)((a * 67108864.0 + b) / 9007199254740992.0);
+	}
 }
 
 void
@@ -208,4 +393,113 @@ mtag_gru(const float *x, int T, int IN, int H, const float *w_ih,
 			cur[j] = (1.0f - z) * n + z * (prev ? prev[j] : 0.0f);
 		}
 	}
+}
+
+void
+mtag_block_out(const mtag_block *b, int *C, int *H, int *W)
+{
+	*C = b->s1.O;
+	*H = mtag_conv_out_h(&b->s1) / b->pool_h;
+	*W = mtag_conv_out_w(&b->s1) / b->pool_w;
+}
+
+void
+mtag_blocks_scratch(const mtag_block *b, int n, size_t *act, size_t *col)
+{
+	int i;
+
+	*act = *col = 0;
+	for (i = 0; i < n; i++) {
+		const mtag_conv_shape *s = &b[i].s1;
+		size_t in = (size_t)s->C * s->H * s->W;
+		size_t out = (size_t)s->O * mtag_conv_out_h(s) *
+		    mtag_conv_out_w(s);
+		size_t c = mtag_conv_scratch(s);
+
+		if (b[i].s2.O > 0 && mtag_conv_scratch(&b[i].s2) > c)
+			c = mtag_conv_scratch(&b[i].s2);
+		if (b[i].se_w1 != NULL && (size_t)s->O + b[i].se_hidden > c)
+			c = (size_t)s->O + b[i].se_hidden;
+		if (in > *act)
+			*act = in;
+		if (out > *act)
+			*act = out;
+		if (c > *col)
+			*col = c;
+	}
+}
+
+/* Scales each of the O rows of x (O x L) by its squeeze-and-excitation gate;
+ * vec is scratch of O + se_hidden floats. */
+static void
+squeeze_excite(const mtag_block *b, float *x, size_t L, float *vec)
+{
+	const int O = b->s1.O, R = b->se_hidden;
+	float *gate = vec, *hid = vec + O;
+	size_t i;
+	int o;
+
+	for (o = 0; o < O; o++) {
+		double sum = 0.0;
+
+		for (i = 0; i < L; i++)
+			sum += x[(size_t)o * L + i];
+		gate[o] = (float)(sum / L);
+	}
+	mtag_linear(gate, 1, O, b->se_w1, b->se_b1, R, hid);
+	mtag_relu(hid, R);
+	mtag_linear(hid, 1, R, b->se_w2, b->se_b2, O, gate);
+	mtag_sigmoid(gate, O);
+	for (o = 0; o < O; o++)
+		for (i = 0; i < L; i++)
+			x[(size_t)o * L + i] *= gate[o];
+}
+
+/* y = block b of x; tmp holds its output before pooling. */
+static void
+block_run(const mtag_block *b, const float *x, float *y, float *tmp,
+    float *col)
+{
+	const mtag_conv_shape *s = &b->s1;
+	const int OH = mtag_conv_out_h(s), OW = mtag_conv_out_w(s);
+	const size_t L = (size_t)OH * OW, n = s->O * L;
+	const int pooled = b->pool_h > 1 || b->pool_w > 1;
+	float *out = pooled ? tmp : y, *other = pooled ? y : tmp;
+	const float *res = x;
+	size_t i;
+
+	if (b->s2.O == 0) {
+		mtag_conv2d(s, x, b->w1, b->b1, 1, out, col);
+	} else {
+		mtag_conv2d(s, x, b->w1, b->b1, 1, other, col);
+		mtag_conv2d(&b->s2, other, b->w2, b->b2, 0, out, col);
+		if (b->se_w1 != NULL)
+			squeeze_excite(b, out, L, col);
+		if (b->w3 != NULL) {
+			mtag_conv2d(s, x, b->w3, b->b3, 0, other, col);
+			res = other;
+		} else {
+			assert(s->C == s->O && OH == s->H && OW == s->W);
+		}
+		for (i = 0; i < n; i++)
+			out[i] = max2(out[i] + res[i], 0.0f);
+	}
+	if (pooled)
+		mtag_maxpool2d(out, s->O, OH, OW, b->pool_h, b->pool_w, y);
+}
+
+float *
+mtag_blocks_run(const mtag_block *b, int n, const float *x, float *buf0,
+    float *buf1, float *tmp, float *col)
+{
+	float *y = buf0;
+	int i;
+
+	assert(n > 0);
+	for (i = 0; i < n; i++) {
+		y = x == buf0 ? buf1 : buf0;
+		block_run(&b[i], x, y, tmp, col);
+		x = y;
+	}
+	return y;
 }

@@ -164,3 +164,84 @@ mtag_weights_dense(mtag_weights *w, const char *prefix, int in, int out,
 		return -1;
 	return 0;
 }
+
+int
+mtag_weights_dense_bn(mtag_weights *w, const char *dense, const char *bn,
+    int in, int out, const float **wt, const float **b)
+{
+	if (mtag_weights_dense(w, dense, in, out, wt, b) < 0)
+		return -1;
+	return mtag_weights_fold_bn(w, bn, (float *)*wt, (float *)*b, out, in);
+}
+
+/* Loads PREFIX.convSUFFIX with PREFIX.bnSUFFIX folded in. */
+static int
+load_conv_bn(mtag_weights *w, const char *prefix, const char *suffix,
+    const mtag_conv_shape *s, const float **wt, const float **b)
+{
+	char conv[128], bn[128];
+
+	snprintf(conv, sizeof(conv), "%s.conv%s", prefix, suffix);
+	snprintf(bn, sizeof(bn), "%s.bn%s", prefix, suffix);
+	return mtag_weights_conv(w, conv, bn, s, wt, b);
+}
+
+/* Whether tensor PREFIX.part exists. */
+static int
+has(const mtag_weights *w, const char *prefix, const char *part)
+{
+	char name[160];
+
+	snprintf(name, sizeof(name), "%s.%s", prefix, part);
+	return mtag_ckpt_find(w->ck, name) != NULL;
+}
+
+int
+mtag_weights_block(mtag_weights *w, const char *prefix, mtag_block *b)
+{
+	const int plain = has(w, prefix, "conv.weight");
+	mtag_conv_shape *s = &b->s1;
+	char name[128];
+	int64_t O;
+
+	snprintf(name, sizeof(name), "%s.%s.weight", prefix, plain ? "conv" :
+	    "conv_1");
+	if ((O = mtag_weights_dim(w, name, 0)) < 1 || O > 65536)
+		return mtag_weights_error(w, "tensor %s missing or malformed",
+		    name);
+	s->O = (int)O;
+	if (mtag_conv_out_h(s) / b->pool_h < 1 ||
+	    mtag_conv_out_w(s) / b->pool_w < 1)
+		return mtag_weights_error(w, "input too short for %s", prefix);
+	memset(&b->s2, 0, sizeof(b->s2));
+	b->w3 = b->b3 = NULL;
+	b->se_w1 = b->se_b1 = b->se_w2 = b->se_b2 = NULL;
+	if (plain)
+		return load_conv_bn(w, prefix, "", s, &b->w1, &b->b1);
+	b->s2 = (mtag_conv_shape){ .C = s->O, .H = mtag_conv_out_h(s),
+	    .W = mtag_conv_out_w(s), .O = s->O, .KH = s->KH, .KW = s->KW,
+	    .SH = 1, .SW = 1, .PH = s->PH, .PW = s->PW };
+	if (load_conv_bn(w, prefix, "_1", s, &b->w1, &b->b1) < 0 ||
+	    load_conv_bn(w, prefix, "_2", &b->s2, &b->w2, &b->b2) < 0)
+		return -1;
+	if (has(w, prefix, "conv_3.weight")) {
+		if (load_conv_bn(w, prefix, "_3", s, &b->w3, &b->b3) < 0)
+			return -1;
+	} else if (s->C != s->O || b->s2.H != s->H || b->s2.W != s->W) {
+		return mtag_weights_error(w, "%s changes shape without a "
+		    "shortcut convolution", prefix);
+	}
+	if (has(w, prefix, "dense1.weight")) {
+		snprintf(name, sizeof(name), "%s.dense1.weight", prefix);
+		b->se_hidden = (int)mtag_weights_dim(w, name, 0);
+		snprintf(name, sizeof(name), "%s.dense1", prefix);
+		if (mtag_weights_dense(w, name, s->O, b->se_hidden, &b->se_w1,
+		    &b->se_b1) < 0)
+			return -1;
+		snprintf(name, sizeof(name), "%s.dense2", prefix);
+		if (mtag_weights_dense(w, name, b->se_hidden, s->O, &b->se_w2,
+		    &b->se_b2) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -31,7 +31,8 @@ int mtag_weights_error(mtag_weights *w, const char *fmt, ...)
 float *mtag_weights_alloc(mtag_weights *w, size_t n);
 
 /* A copy in the arena of tensor name, which must be a float tensor of ndim
- * dimensions, given as int arguments. NULL (and an error) otherwise. */
+ * dimensions, given as int arguments. NULL (and an error) otherwise.
+ * Successive copies are adjacent in the arena. */
 float *mtag_weights_get(mtag_weights *w, const char *name, int ndim, ...);
 
 /* Dimension d of tensor name, or -1 when it is absent or has fewer. */
@@ -51,5 +52,17 @@ int mtag_weights_conv(mtag_weights *w, const char *conv, const char *bn,
 /* Loads Linear PREFIX.{weight,bias} of in inputs and out outputs. */
 int mtag_weights_dense(mtag_weights *w, const char *prefix, int in, int out,
     const float **wt, const float **b);
+
+/* Loads Linear DENSE as mtag_weights_dense, with BatchNorm1d BN folded in. */
+int mtag_weights_dense_bn(mtag_weights *w, const char *dense, const char *bn,
+    int in, int out, const float **wt, const float **b);
+
+/* Loads block PREFIX into b, whose s1 (but for its O) and pooling the caller
+ * has set (s1 with KH and H of 1 for a Conv1d): PREFIX.conv with PREFIX.bn
+ * for a plain block, else PREFIX.conv_1 and conv_2 with bn_1 and bn_2 and,
+ * when present, the shortcut conv_3 with bn_3 and the squeeze and
+ * excitation Linears dense1 and dense2. Filters are counted from the
+ * tensors. */
+int mtag_weights_block(mtag_weights *w, const char *prefix, mtag_block *b);
 
 #endif

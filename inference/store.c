@@ -23,30 +23,51 @@
 #include "vocab.h"
 
 #define PATHLEN		4096
-#define UPSTREAM	\
-	"https://github.com/minzwon/sota-music-tagging-models/raw/master/models"
+#define UPSTREAM "https://github.com/minzwon/"
+#define STUDY "sota-music-tagging-models/raw/master/models/"
+#define SEMI "semi-supervised-music-tagging-transformer/raw/master/data/"
 
-/* The checkpoints published with the study whose SHA-256 is known; their
- * upstream path is DATASET/ARCH/best_model.pth. */
+/* The checkpoints published with the study and with the music tagging
+ * transformer: where they are below UPSTREAM (and below a mirror folder:
+ * the same path without the repository part), and their SHA-256 where it is
+ * known; the others are recorded as first fetched. */
 static const struct pin {
-	const char *name, *arch, *dataset, *sha256;
+	const char *name, *arch, *dataset, *repo, *path, *sha256;
 } pins[] = {
-	{ "musicnn-mtat", "musicnn", "mtat",
-	  "690ace3bb5d49d90dd38fe3ec05a1185350b3bc3742bd7ee941f56b649b2c893" },
-	{ "fcn-mtat", "fcn", "mtat",
-	  "e89d751202d38c3ae69855782bc27010f87051958dbec64f5aa762364dbac271" },
-	{ "crnn-mtat", "crnn", "mtat",
-	  "cd22fc70cafd06f8f2bfc7dd795abccb1f4b50d5b09094c39ad100baf87475a3" },
-	{ "fcn-msd", "fcn", "msd",
-	  "6012aa7eecf864a8081faedca56af054521e8dfb9c5c98659a3dd5d3e1e66f21" },
-	{ "crnn-msd", "crnn", "msd",
-	  "ebb99855ed0c83f38845db9cfb383dd6fc70938bc58701dcb66e18af9ee7fbea" },
-	{ "musicnn-jamendo", "musicnn", "jamendo",
-	  "66280f4859376377c47f64313c7ac889a3201fdb06a01bf6e94ac6e619081bb5" },
-	{ "fcn-jamendo", "fcn", "jamendo",
-	  "7bce08a66dbc70d096b0a330f44b4cacd9aa25519b83489fbb98f2164a194e2b" },
-	{ "crnn-jamendo", "crnn", "jamendo",
-	  "0a558989c0793f488cb677d188464c91f47c007f7c70473230e55537ca598215" },
+#define STUDY_PIN(arch, dataset, sha)					\
+	{ arch "-" dataset, arch, dataset, STUDY,			\
+	  dataset "/" arch "/best_model.pth", sha }
+	STUDY_PIN("musicnn", "mtat",
+	  "690ace3bb5d49d90dd38fe3ec05a1185350b3bc3742bd7ee941f56b649b2c893"),
+	STUDY_PIN("fcn", "mtat",
+	  "e89d751202d38c3ae69855782bc27010f87051958dbec64f5aa762364dbac271"),
+	STUDY_PIN("crnn", "mtat",
+	  "cd22fc70cafd06f8f2bfc7dd795abccb1f4b50d5b09094c39ad100baf87475a3"),
+	STUDY_PIN("fcn", "msd",
+	  "6012aa7eecf864a8081faedca56af054521e8dfb9c5c98659a3dd5d3e1e66f21"),
+	STUDY_PIN("crnn", "msd",
+	  "ebb99855ed0c83f38845db9cfb383dd6fc70938bc58701dcb66e18af9ee7fbea"),
+	STUDY_PIN("musicnn", "jamendo",
+	  "66280f4859376377c47f64313c7ac889a3201fdb06a01bf6e94ac6e619081bb5"),
+	STUDY_PIN("fcn", "jamendo",
+	  "7bce08a66dbc70d096b0a330f44b4cacd9aa25519b83489fbb98f2164a194e2b"),
+	STUDY_PIN("crnn", "jamendo",
+	  "0a558989c0793f488cb677d188464c91f47c007f7c70473230e55537ca598215"),
+	STUDY_PIN("sample", "mtat", NULL), STUDY_PIN("se", "mtat", NULL),
+	STUDY_PIN("short", "mtat", NULL), STUDY_PIN("short_res", "mtat", NULL),
+	STUDY_PIN("hcnn", "mtat", NULL), STUDY_PIN("attention", "mtat", NULL),
+	STUDY_PIN("sample", "msd", NULL), STUDY_PIN("se", "msd", NULL),
+	STUDY_PIN("short", "msd", NULL), STUDY_PIN("short_res", "msd", NULL),
+	STUDY_PIN("hcnn", "msd", NULL), STUDY_PIN("attention", "msd", NULL),
+	STUDY_PIN("sample", "jamendo", NULL), STUDY_PIN("se", "jamendo", NULL),
+	STUDY_PIN("short", "jamendo", NULL),
+	STUDY_PIN("short_res", "jamendo", NULL),
+	STUDY_PIN("hcnn", "jamendo", NULL),
+	STUDY_PIN("attention", "jamendo", NULL),
+#undef STUDY_PIN
+	{ "transformer-msd", "transformer", "msd", SEMI, "teacher.ckpt", NULL },
+	{ "transformer_student-msd", "transformer", "msd", SEMI,
+	  "compact_student.ckpt", NULL },
 };
 #define NPINS	(int)(sizeof(pins) / sizeof(pins[0]))
 
@@ -746,12 +767,13 @@ mtag_store_fetch(const char *name, const char *mirror, char *err,
 	if (installed(store, name)) {
 		if (read_entry(store, name, &e, err, errlen) == -1)
 			rc = -1;
-		else if (strcmp(e.sha256, pin->sha256) == 0)
+		else if (pin->sha256 == NULL ||
+		    strcmp(e.sha256, pin->sha256) == 0)
 			rc = 1;
 		else
-			rc = mtag_seterr(err, errlen, NULL, "model %s is already installed "
-			    "from another checkpoint (remove it first: mtagctl "
-			    "model remove %s)", name, name);
+			rc = mtag_seterr(err, errlen, NULL, "model %s is already "
+			    "installed from another checkpoint (remove it first: "
+			    "mtagctl model remove %s)", name, name);
 		mtag_store_entry_clear(&e);
 		return rc;
 	}
@@ -760,22 +782,25 @@ mtag_store_fetch(const char *name, const char *mirror, char *err,
 	    *mirror == '\0')
 		mirror = NULL;
 	if (mirror != NULL)
-		rc = pathf(source, err, errlen, "%s/%s/%s/best_model.pth",
-		    mirror, pin->dataset, pin->arch);
+		rc = pathf(source, err, errlen, "%s/%s", mirror, pin->path);
 	else
-		rc = pathf(source, err, errlen, UPSTREAM "/%s/%s/best_model.pth",
-		    pin->dataset, pin->arch);
+		rc = pathf(source, err, errlen, UPSTREAM "%s%s", pin->repo,
+		    pin->path);
 	if (rc == -1 || make_tmpdir(store, ".tmp", name, tmp, err, errlen) == -1)
 		return -1;
 
 	memset(&e, 0, sizeof(e));
 	snprintf(e.name, sizeof(e.name), "%s", name);
 	rc = get_model(tmp, source, mirror == NULL, &e, path, err, errlen);
-	if (rc == 0 && strcmp(e.sha256, pin->sha256) != 0)
-		rc = mtag_seterr(err, errlen, NULL, "SHA-256 mismatch for %s: expected %s, "
-		    "got %s", source, pin->sha256, e.sha256);
+	if (rc == 0 && pin->sha256 != NULL && strcmp(e.sha256,
+	    pin->sha256) != 0)
+		rc = mtag_seterr(err, errlen, NULL, "SHA-256 mismatch for %s: "
+		    "expected %s, got %s", source, pin->sha256, e.sha256);
+	if (rc == 0 && pin->sha256 == NULL)
+		log_warnx("%s: no published SHA-256 is known; recorded %s as "
+		    "fetched", name, e.sha256);
 	if (rc == 0)
-		rc = describe(path, NULL, pin->dataset, &e, err, errlen);
+		rc = describe(path, pin->arch, pin->dataset, &e, err, errlen);
 	if (rc == 0)
 		rc = commit(tmp, store, &e, source, err, errlen);
 	if (rc == -1)

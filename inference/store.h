@@ -39,16 +39,17 @@ void mtag_store_entry_clear(mtag_store_entry *e);
  * long. The folder need not exist. */
 int mtag_store_dir(char *buf, size_t len, char *err, size_t errlen);
 
-/* The name of the i-th published checkpoint whose SHA-256 is pinned, for
- * i from 0, or NULL past the last. */
+/* The name of the i-th published checkpoint, for i from 0, or NULL past
+ * the last. */
 const char *mtag_store_pinned(int i);
 
 /* Installs the published checkpoint name (one of mtag_store_pinned): copies
- * mirror/DATASET/ARCH/best_model.pth when mirror is not NULL, else from
- * $MTAG_MODEL_MIRROR when set and not empty, else downloads it from the
- * study's repository (progress on stderr when it is a terminal). The file
- * must match the pinned SHA-256; the architecture is detected and must
- * load. Returns 0 when installed, 1 when the same checkpoint was already
+ * mirror/DATASET/ARCH/best_model.pth (the transformer's: mirror/teacher.ckpt
+ * or mirror/compact_student.ckpt) when mirror is not NULL, else from
+ * $MTAG_MODEL_MIRROR when set and not empty, else downloads it from its
+ * repository (progress on stderr when it is a terminal). The file must
+ * match the published SHA-256 where one is known (otherwise its hash is
+ * recorded with a warning) and load as the published architecture. Returns 0 when installed, 1 when the same checkpoint was already
  * installed under name, or -1 with a message in err (an unknown name's
  * message lists the known ones); on failure nothing is installed. */
 int mtag_store_fetch(const char *name, const char *mirror, char *err,

@@ -159,6 +159,20 @@ check "removing an absent model is reported" grep -q 'not installed' "$tmp/err"
 run 0 model list
 check "list after removal" test "$(wc -l <"$tmp/out")" -eq 3
 
+# --- published checkpoints whose hash is not known: recorded as fetched
+random=$MTAG_SHARED_DIR/models/random
+mkdir -p "$tmp/mirror2/mtat/se"
+cp "$random/random_se.pth" "$tmp/mirror2/mtat/se/best_model.pth"
+cp "$random/random_transformer.ckpt" "$tmp/mirror2/teacher.ckpt"
+run 0 model fetch se-mtat transformer-msd --from "$tmp/mirror2"
+check "an unpinned fetch warns" grep -q 'no published SHA-256' "$tmp/err"
+run 0 model list
+check "se-mtat listed" grep -q '^se-mtat  *se  *mtat' "$tmp/out"
+check "transformer-msd listed" grep -q '^transformer-msd  *transformer  *msd' "$tmp/out"
+run 1 model fetch sample-mtat --from "$tmp/mirror2"
+check "a missing mirror file is reported" grep -q 'sample-mtat\|sample/best_model.pth' "$tmp/err"
+run 0 model remove se-mtat transformer-msd
+
 # --- usage
 run 2 model
 run 2 model bogus

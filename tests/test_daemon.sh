@@ -147,6 +147,17 @@ check "a deleted file leaves the index" until_sql 5 \
 # 200 new directories, each with a copy of an analysed file made at once.
 cp "$tmp/new.flac" "$lib/seed.flac"
 until_sql 60 "SELECT count(*) FROM analyses WHERE status='done'" 1 >/dev/null
+idle() {	# no analysis queued or in flight
+	n=100
+	while [ "$n" -gt 0 ]; do
+		"$MTAGCTL" status --json | grep -q '"pending": 0, "running": 0,.*"jobs": \[\]' &&
+		    return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+idle
 runs=$("$MTAGCTL" status --json | sed 's/.*"analysed_since_start": \([0-9]*\).*/\1/')
 i=0
 while [ $i -lt 200 ]; do

@@ -1,7 +1,8 @@
 /*
  * Decoding of audio files to mono float32 at a chosen sample rate with
  * libavformat, libavcodec and libswresample, giving the same samples as
- * `ffmpeg -i FILE -map 0:a:0 -ac 1 -ar RATE -f f32le`.
+ * `ffmpeg -i FILE -map 0:a:0 -ac 1 -ar RATE -f f32le`, whole or only in
+ * windows reached by seeking.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/avstring.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/mathematics.h>
 #include <libswresample/swresample.h>
 
 #include "decode.h"
@@ -45,6 +47,11 @@ struct decoder {
 	size_t		 len;
 	size_t		 cap;
 	size_t		 max;
+	/* After a seek: the next frame's timestamp gives its place. */
+	int		 resync;
+	/* Count the output samples only, converting into the buffer's
+	 * start. */
+	int		 count_only;
 };
 
 static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
@@ -76,16 +83,16 @@ fail_av(struct decoder *d, const char *what, int code)
 	return fail(d, "%s: %s", what, msg);
 }
 
-/* Makes room for n more samples, growing the buffer geometrically. */
+/* Makes room for n samples from at, growing the buffer geometrically. */
 static int
-reserve(struct decoder *d, size_t n)
+reserve(struct decoder *d, size_t at, size_t n)
 {
 	size_t need, cap;
 	float *p;
 
-	if (n > SIZE_MAX / sizeof(float) - d->len)
+	if (n > SIZE_MAX / sizeof(float) - at)
 		return fail(d, "decoded audio too long");
-	need = d->len + n;
+	need = at + n;
 	if (need <= d->cap)
 		return 0;
 	cap = d->cap > 0 ? d->cap : 65536;
@@ -104,14 +111,16 @@ static int
 resample(struct decoder *d, const uint8_t **in, int n)
 {
 	uint8_t *out;
+	size_t at;
 	int room, got;
 
 	do {
 		if ((room = swr_get_out_samples(d->swr, n)) < 0)
 			return fail_av(d, "resampling", room);
-		if (reserve(d, (size_t)room + 1) < 0)
+		at = d->count_only ? 0 : d->len;
+		if (reserve(d, at, (size_t)room + 1) < 0)
 			return -1;
-		out = (uint8_t *)(d->buf + d->len);
+		out = (uint8_t *)(d->buf + at);
 		if ((got = swr_convert(d->swr, &out, room + 1, in, n)) < 0)
 			return fail_av(d, "resampling", got);
 		d->len += got;
@@ -162,6 +171,55 @@ fail:
 	return -1;
 }
 
+/*
+ * The first samples of f to drop after a seek, up to the first one that
+ * falls on an output sample, whose index d->len becomes: the resampler then
+ * starts in the phase of a decode from the beginning. All of them while f
+ * has no timestamp or no such sample.
+ */
+static int
+resync(struct decoder *d, const AVFrame *f)
+{
+	const AVStream *st = d->fmt->streams[d->stream];
+	int64_t pts = f->best_effort_timestamp, in, step, skip;
+
+	if (pts == AV_NOPTS_VALUE)
+		return f->nb_samples;
+	if (st->start_time != AV_NOPTS_VALUE)
+		pts -= st->start_time;
+	in = av_rescale_q(pts, st->time_base,
+	    (AVRational){ 1, f->sample_rate });
+	/* Every step input samples fall on an output sample. */
+	step = f->sample_rate / av_gcd(f->sample_rate, d->rate);
+	skip = in < 0 ? -in : (step - in % step) % step;
+	if (skip >= f->nb_samples)
+		return f->nb_samples;
+	d->len = (size_t)((in + skip) / step) * (d->rate /
+	    av_gcd(f->sample_rate, d->rate));
+	d->resync = 0;
+	return (int)skip;
+}
+
+/* Resamples the samples of frame f into the output. */
+static int
+feed(struct decoder *d, const AVFrame *f)
+{
+	const int nch = f->ch_layout.nb_channels;
+	const int planar = av_sample_fmt_is_planar(f->format);
+	const int bytes = av_get_bytes_per_sample(f->format);
+	const uint8_t *in[planar ? nch : 1];
+	int i, skip = 0;
+
+	if (setup_resampler(d, f) < 0)
+		return -1;
+	if (d->resync && (skip = resync(d, f)) == f->nb_samples)
+		return 0;
+	for (i = 0; i < (planar ? nch : 1); i++)
+		in[i] = f->extended_data[i] + (size_t)skip * bytes *
+		    (planar ? 1 : nch);
+	return resample(d, in, f->nb_samples - skip);
+}
+
 static int
 receive_frames(struct decoder *d)
 {
@@ -186,10 +244,7 @@ receive_frames(struct decoder *d)
 			continue;
 		}
 		d->nframes++;
-		if (d->frame->nb_samples > 0 &&
-		    (setup_resampler(d, d->frame) < 0 ||
-		    resample(d, (const uint8_t **)d->frame->extended_data,
-		    d->frame->nb_samples) < 0)) {
+		if (d->frame->nb_samples > 0 && feed(d, d->frame) < 0) {
 			av_frame_unref(d->frame);
 			return -1;
 		}
@@ -267,8 +322,10 @@ open_input(struct decoder *d)
 	return 0;
 }
 
+/* Decodes until the output reaches d->max or the end of the audio (then
+ * drained). Returns 1 at the end, 0, or -1. */
 static int
-decode_all(struct decoder *d)
+decode_to_max(struct decoder *d)
 {
 	int ret;
 
@@ -286,9 +343,19 @@ decode_all(struct decoder *d)
 		if (ret < 0)
 			return -1;
 	}
-	if (d->len < d->max && send_packet(d, NULL) < 0)
+	if (d->len >= d->max)
+		return 0;
+	if (send_packet(d, NULL) < 0)
 		return -1;
 	if (d->len < d->max && d->swr != NULL && resample(d, NULL, 0) < 0)
+		return -1;
+	return 1;
+}
+
+static int
+decode_all(struct decoder *d)
+{
+	if (decode_to_max(d) < 0)
 		return -1;
 
 	/* Like ffmpeg, give up when over 2/3 of the decode calls failed. */
@@ -301,39 +368,59 @@ decode_all(struct decoder *d)
 	return 0;
 }
 
+/* Seconds mtag_decode_length decodes at the end, from the container's
+ * estimate of the duration. */
+#define LENGTH_TAIL 3
+
+/* Opens d->path for decoding at d->rate. */
+static int
+start(struct decoder *d)
+{
+	pthread_once(&quiet_once, quiet_ffmpeg);
+	d->max = SIZE_MAX;
+	d->in_format = AV_SAMPLE_FMT_NONE;
+	if (d->rate <= 0)
+		return fail(d, "invalid output sample rate %d", d->rate);
+	if ((d->pkt = av_packet_alloc()) == NULL ||
+	    (d->frame = av_frame_alloc()) == NULL)
+		return fail(d, "out of memory");
+	return open_input(d);
+}
+
+static void
+finish(struct decoder *d)
+{
+	free(d->buf);
+	swr_free(&d->swr);
+	av_channel_layout_uninit(&d->in_layout);
+	avcodec_free_context(&d->dec);
+	avformat_close_input(&d->fmt);
+	av_frame_free(&d->frame);
+	av_packet_free(&d->pkt);
+}
+
 int
 mtag_decode_file(const char *path, int rate, double max_seconds,
     float **samples, size_t *nsamples, char *err, size_t errlen)
 {
 	struct decoder d = {
 		.path = path, .err = err, .errlen = errlen, .rate = rate,
-		.max = SIZE_MAX, .in_format = AV_SAMPLE_FMT_NONE,
 	};
 	float *p;
 	int ret = -1;
 
-	pthread_once(&quiet_once, quiet_ffmpeg);
 	*samples = NULL;
 	*nsamples = 0;
-	if (rate <= 0) {
-		fail(&d, "invalid output sample rate %d", rate);
+	if (start(&d) < 0)
 		goto done;
-	}
 	if (max_seconds > 0 && max_seconds * rate < (double)SIZE_MAX / 2)
 		d.max = (size_t)(max_seconds * rate + 0.5);
 	if (d.max == 0) {
 		fail(&d, "limit of %g s is under one sample", max_seconds);
 		goto done;
 	}
-
-	if ((d.pkt = av_packet_alloc()) == NULL ||
-	    (d.frame = av_frame_alloc()) == NULL) {
-		fail(&d, "out of memory");
+	if (decode_all(&d) < 0)
 		goto done;
-	}
-	if (open_input(&d) < 0 || decode_all(&d) < 0)
-		goto done;
-
 	if (d.len > d.max)
 		d.len = d.max;
 	if ((p = realloc(d.buf, d.len * sizeof(float))) != NULL)
@@ -343,12 +430,112 @@ mtag_decode_file(const char *path, int rate, double max_seconds,
 	d.buf = NULL;
 	ret = 0;
 done:
-	free(d.buf);
-	swr_free(&d.swr);
-	av_channel_layout_uninit(&d.in_layout);
-	avcodec_free_context(&d.dec);
-	avformat_close_input(&d.fmt);
-	av_frame_free(&d.frame);
-	av_packet_free(&d.pkt);
+	finish(&d);
+	return ret;
+}
+
+/* Seeks to output sample at, on the grid of a decode from the start. */
+static int
+seek(struct decoder *d, size_t at)
+{
+	const AVStream *st = d->fmt->streams[d->stream];
+	int64_t ts;
+	int ret;
+
+	ts = av_rescale_q((int64_t)at, (AVRational){ 1, d->rate },
+	    st->time_base);
+	if (st->start_time != AV_NOPTS_VALUE)
+		ts += st->start_time;
+	if ((ret = av_seek_frame(d->fmt, d->stream, ts,
+	    AVSEEK_FLAG_BACKWARD)) < 0)
+		return fail_av(d, "cannot seek", ret);
+	avcodec_flush_buffers(d->dec);
+	/* The buffered samples belong before the seek. */
+	swr_free(&d->swr);
+	d->resync = 1;
+	return 0;
+}
+
+int
+mtag_decode_length(const char *path, int rate, size_t *nsamples,
+    char *err, size_t errlen)
+{
+	struct decoder d = {
+		.path = path, .err = err, .errlen = errlen, .rate = rate,
+	};
+	const AVStream *st;
+	double seconds = 0;
+	size_t est = 0, tail = LENGTH_TAIL * (size_t)rate;
+	int ret = -1;
+
+	*nsamples = 0;
+	if (start(&d) < 0)
+		goto done;
+	st = d.fmt->streams[d.stream];
+	if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+		seconds = st->duration * av_q2d(st->time_base);
+	else if (d.fmt->duration != AV_NOPTS_VALUE && d.fmt->duration > 0)
+		seconds = (double)d.fmt->duration / AV_TIME_BASE;
+	if (seconds * rate < (double)SIZE_MAX / 2)
+		est = (size_t)(seconds * rate + 0.5);
+	ret = 0;
+	if (est == 0)
+		goto done;
+	/* The exact length: decode the end of the audio. */
+	d.count_only = 1;
+	if (est > 2 * tail && seek(&d, est - tail) < 0)
+		goto done;
+	if (decode_to_max(&d) < 0) {
+		ret = -1;
+		goto done;
+	}
+	if (!d.resync)
+		*nsamples = d.len;
+done:
+	finish(&d);
+	return ret;
+}
+
+int
+mtag_decode_windows(const char *path, int rate, size_t n,
+    const size_t *starts, int nwindows, size_t len, float **samples,
+    char *err, size_t errlen)
+{
+	struct decoder d = {
+		.path = path, .err = err, .errlen = errlen, .rate = rate,
+	};
+	size_t pre = (size_t)(MTAG_DECODE_PREROLL * rate), from;
+	int i, ret = -1, end = 0;
+
+	*samples = NULL;
+	if (start(&d) < 0)
+		goto done;
+	if (n == 0 || (d.buf = calloc(n, sizeof(float))) == NULL) {
+		fail(&d, n == 0 ? "no audio samples" : "out of memory");
+		goto done;
+	}
+	d.cap = n;
+	for (i = 0; i < nwindows && !end; i++) {
+		from = starts[i] > pre ? starts[i] - pre : 0;
+		d.max = starts[i] + len < n ? starts[i] + len : n;
+		if (d.len >= d.max)
+			continue;
+		/* Gaps under a second are decoded through. */
+		if (from > d.len + (size_t)rate && seek(&d, from) < 0)
+			goto done;
+		if ((end = decode_to_max(&d)) < 0)
+			goto done;
+	}
+	if (d.nframes == 0) {
+		fail(&d, d.nerrors > 0 ? "cannot decode" :
+		    "no audio samples decoded");
+		goto done;
+	}
+	/* Samples past n may have been decoded into a grown buffer. */
+	*samples = d.buf;
+	d.buf = NULL;
+	ret = 0;
+done:
+	finish(&d);
 	return ret;
 }

@@ -1,6 +1,5 @@
 /* The spectrogram CNNs of the study: FCN (Choi et al. 2016), MusiCNN (Pons
  * et al. 2017, with the study's back end) and CRNN (Choi et al. 2017). */
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,7 @@ enum kind { FCN, MUSICNN, CRNN };
 struct conv {
 	mtag_conv_shape s;
 	const float *w, *b;
-	int pool_h, pool_w;	/* 1 x 1: none */
+	int pool_h, pool_w;	/* 1 x 1: none; pool_h 0: every row */
 };
 
 struct gru {
@@ -45,8 +44,8 @@ struct cnn {
 	struct dense dense1;		/* MusiCNN, BatchNorm folded in */
 	struct dense out;
 	int cat;			/* MusiCNN: channels concatenated */
-	/* Scratch: two activation buffers (a at 0), im2col, MusiCNN's
-	 * concatenated features, small vectors. */
+	/* Scratch: two activation buffers (a at 0; b also the spectrogram's
+	 * work), im2col, MusiCNN's concatenated features, small vectors. */
 	size_t off_b, off_col, off_cat, off_vec, total;
 };
 
@@ -194,8 +193,8 @@ load_musicnn(mtag_weights *w, struct cnn *c, int *embed_dim)
 	for (i = 0; i < MUSICNN_FRONT; i++) {
 		struct conv *cv = &c->conv[c->nconv++];
 
-		if (i < 2)
-			set_conv(cv, 1, NMELS, T, 204, vert[i], 7, 0, 3, 1, 1);
+		if (i < 2)	/* max pooled over the remaining bands */
+			set_conv(cv, 1, NMELS, T, 204, vert[i], 7, 0, 3, 0, 1);
 		else
 			set_conv(cv, 1, 1, T, 51, 1, horiz[i - 2], 0,
 			    horiz[i - 2] / 2, 1, 1);
@@ -233,13 +232,15 @@ load_musicnn(mtag_weights *w, struct cnn *c, int *embed_dim)
 static void
 plan_scratch(struct cnn *c)
 {
-	size_t act = (size_t)NMELS * c->frames, col = 0, cat = 0, vec;
+	size_t act = (size_t)NMELS * c->frames, col = 0, cat = 0, vec, b;
 	int i;
 
 	for (i = 0; i < c->nconv; i++) {
-		const mtag_conv_shape *s = &c->conv[i].s;
-		size_t out = (size_t)s->O * mtag_conv_out_h(s) *
-		    mtag_conv_out_w(s);
+		const struct conv *cv = &c->conv[i];
+		const mtag_conv_shape *s = &cv->s;
+		size_t out = (size_t)s->O * (cv->pool_h > 0 ?
+		    mtag_conv_out_h(s) / cv->pool_h : 1) *
+		    (mtag_conv_out_w(s) / cv->pool_w);
 
 		if (out > act)
 			act = out;
@@ -251,8 +252,10 @@ plan_scratch(struct cnn *c)
 	if (c->kind == MUSICNN)
 		cat = (size_t)c->cat * c->frames;
 	vec = 6 * (size_t)c->gru[0].hidden + 2 * (size_t)c->cat;
+	b = mtag_melspec_scratch(c->spec) > act ? mtag_melspec_scratch(c->spec) :
+	    act;
 	c->off_b = act;
-	c->off_col = c->off_b + act;
+	c->off_col = c->off_b + b;
 	c->off_cat = c->off_col + col;
 	c->off_vec = c->off_cat + cat;
 	c->total = c->off_vec + vec;
@@ -307,40 +310,47 @@ fail:
 	return NULL;
 }
 
-/* Runs conv cv on x into y (ReLU fused), then its max pooling back into x
- * when it has one. Returns the buffer holding the result. */
-static float *
-conv_block(const struct conv *cv, float *x, float *y, float *col)
+/* Runs conv cv (bias, ReLU and max pooling fused; pool_h 0: over every
+ * row) on x into out. */
+static void
+conv_block(const struct conv *cv, const float *x, float *out, float *col)
 {
 	const mtag_conv_shape *s = &cv->s;
 
-	mtag_conv2d(s, x, cv->w, cv->b, 1, y, col);
 	if (cv->pool_h == 1 && cv->pool_w == 1)
-		return y;
-	mtag_maxpool2d(y, s->O, mtag_conv_out_h(s), mtag_conv_out_w(s),
-	    cv->pool_h, cv->pool_w, x);
+		mtag_conv2d(s, x, cv->w, cv->b, 1, out, col);
+	else
+		mtag_conv2d_pool(s, x, cv->w, cv->b, cv->pool_h > 0 ?
+		    cv->pool_h : mtag_conv_out_h(s), cv->pool_w, out, col);
+}
+
+/* FCN and CRNN: the conv stack over the spectrogram in buffer a, from one
+ * activation buffer to the other. Returns the one holding the output. */
+static float *
+forward_stack(struct cnn *c, float *a, float *scratch)
+{
+	float *x = a, *y = scratch + c->off_b, *t;
+	int i;
+
+	for (i = 0; i < c->nconv; i++) {
+		conv_block(&c->conv[i], x, y, scratch + c->off_col);
+		t = x;
+		x = y;
+		y = t;
+	}
 	return x;
 }
 
-/* FCN and CRNN: the conv stack over the spectrogram in buffer a, each block
- * convolving into b and pooling back into a. */
+/* The GRUs over the conv stack's output x, using seq, the other activation
+ * buffer. */
 static void
-forward_stack(struct cnn *c, float *a, float *scratch)
-{
-	int i;
-
-	for (i = 0; i < c->nconv; i++)
-		conv_block(&c->conv[i], a, scratch + c->off_b,
-		    scratch + c->off_col);
-}
-
-static void
-forward_crnn(struct cnn *c, float *x, float *scratch, float *emb)
+forward_crnn(struct cnn *c, const float *x, float *seq, float *scratch,
+    float *emb)
 {
 	const struct conv *last = &c->conv[c->nconv - 1];
 	const int C = last->s.O, T = mtag_conv_out_w(&last->s) / last->pool_w;
 	const int H = c->gru[0].hidden;
-	float *seq = scratch + c->off_b, *h0 = scratch + c->off_col;
+	float *h0 = scratch + c->off_col;
 	float *h1 = h0 + (size_t)T * H, *gates = scratch + c->off_vec;
 	int ch, t;
 
@@ -358,7 +368,7 @@ static void
 forward_musicnn(struct cnn *c, float *spec, float *scratch, float *emb)
 {
 	const int T = c->frames, F = NMELS;
-	float *y = scratch + c->off_b, *col = scratch + c->off_col;
+	float *col = scratch + c->off_col;
 	float *avg = spec + (size_t)F * T;	/* buffer a has room */
 	float *cat = scratch + c->off_cat, *feat = scratch + c->off_vec;
 	float *out = cat;
@@ -374,23 +384,9 @@ forward_musicnn(struct cnn *c, float *spec, float *scratch, float *emb)
 	}
 	for (i = 0; i < MUSICNN_FRONT; i++) {
 		const struct conv *cv = &c->conv[i];
-		const int O = cv->s.O, OH = mtag_conv_out_h(&cv->s);
 
-		if (OH == 1) {
-			conv_block(cv, avg, out, col);
-		} else {	/* Conv_V: max over the remaining bands */
-			conv_block(cv, spec, y, col);
-			for (ch = 0; ch < O; ch++)
-				for (t = 0; t < T; t++) {
-					float mx = -FLT_MAX;
-
-					for (h = 0; h < OH; h++)
-						mx = fmaxf(mx, y[((size_t)ch *
-						    OH + h) * T + t]);
-					out[(size_t)ch * T + t] = mx;
-				}
-		}
-		out += (size_t)O * T;
+		conv_block(cv, cv->s.H == 1 ? avg : spec, out, col);
+		out += (size_t)cv->s.O * T;
 	}
 	/* res1 = layer1(front), res2 = layer2(res1) + res1, res3 likewise. */
 	for (i = MUSICNN_FRONT; i < c->nconv; i++) {
@@ -427,20 +423,20 @@ cnn_forward(void *state, const float *chunk, float *scratch, float *emb,
     float *logits)
 {
 	struct cnn *c = state;
-	float *spec = scratch;
+	float *spec = scratch, *b = scratch + c->off_b, *x;
 
-	mtag_melspec_run(c->spec, chunk, spec);
+	mtag_melspec_run(c->spec, chunk, spec, b);
 	switch (c->kind) {
 	case FCN:
-		forward_stack(c, spec, scratch);
-		memcpy(emb, spec, sizeof(float) * c->out.in);
+		x = forward_stack(c, spec, scratch);
+		memcpy(emb, x, sizeof(float) * c->out.in);
 		break;
 	case MUSICNN:
 		forward_musicnn(c, spec, scratch, emb);
 		break;
 	case CRNN:
-		forward_stack(c, spec, scratch);
-		forward_crnn(c, spec, scratch, emb);
+		x = forward_stack(c, spec, scratch);
+		forward_crnn(c, x, x == spec ? b : spec, scratch, emb);
 		break;
 	}
 	mtag_linear(emb, 1, c->out.in, c->out.w, c->out.b, c->out.out,

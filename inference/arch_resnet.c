@@ -158,6 +158,8 @@ resnet_load(mtag_weights *w, enum kind kind, int input_length, int *ntags,
 	    &r->out_b) < 0)
 		goto fail;
 	mtag_blocks_scratch(r->block, NBLOCKS, &r->act, &r->col);
+	if (mtag_melspec_scratch(r->spec) > r->act)
+		r->act = mtag_melspec_scratch(r->spec);
 	*ntags = r->ntags;
 	*embed_dim = r->hidden;
 	*scratch = 3 * r->act + r->col + C;
@@ -176,7 +178,7 @@ resnet_forward(void *state, const float *chunk, float *scratch, float *emb,
 	float *col = tmp + r->act, *feat = col + r->col;
 	float *x;
 
-	mtag_melspec_run(r->spec, chunk, a);
+	mtag_melspec_run(r->spec, chunk, a, b);
 	x = mtag_blocks_run(r->block, NBLOCKS, a, a, b, tmp, col);
 	mtag_maxpool2d(x, r->C, 1, r->T, 1, r->T, feat);
 	mtag_linear(feat, 1, r->C, r->dense1_w, r->dense1_b, r->hidden, emb);

@@ -338,6 +338,8 @@ tfm_load(mtag_weights *w, enum kind kind, int input_length, int *ntags,
 		return NULL;
 	}
 	mtag_blocks_scratch(m->block, m->nblocks, &m->act, &m->col);
+	if (mtag_melspec_scratch(m->spec) > m->act)
+		m->act = mtag_melspec_scratch(m->spec);
 	*ntags = m->ntags;
 	*embed_dim = m->dim;
 	*scratch = 3 * m->act + m->col + encoder_scratch(m);
@@ -384,7 +386,7 @@ tfm_forward(void *state, const float *chunk, float *scratch, float *emb,
 	size_t i;
 	int l;
 
-	mtag_melspec_run(m->spec, chunk, a);
+	mtag_melspec_run(m->spec, chunk, a, b);
 	x = mtag_blocks_run(m->block, m->nblocks, a, a, b, tmp, col);
 	memcpy(seq, m->cls, sizeof(float) * D);
 	if (m->kind == CNNSA) {

@@ -1,32 +1,43 @@
 /* The spectrogram front end: STFT with FFTW, filterbank by SGEMM, decibels. */
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <cblas.h>
 #include <fftw3.h>
 
 #include "frontend.h"
+#include "ops.h"
+
+/* FFTW executes a plan on new arrays of the same alignment as the planned
+ * ones: the work buffers start on 64-byte boundaries. */
+#define ALIGN 16
 
 struct mtag_frontend {
 	int n_fft, hop, nsamples, nbins, nbands, frames;
 	const float *window;
 	const float *fb;
-	float *frame;		/* frames x n_fft windowed samples */
-	float *spec;		/* frames x nbins complex (re, im) */
-	float *power;		/* frames x nbins */
+	size_t frame_len;	/* floats of windowed frames, frames x n_fft */
+	size_t spec_len;	/* floats of spectra, frames x nbins complex */
 	fftwf_plan plan;
 };
 
 /* FFTW's planner is not thread-safe; execution with new arrays is. */
 static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static size_t
+round_up(size_t n)
+{
+	return (n + ALIGN - 1) / ALIGN * ALIGN;
+}
+
 mtag_frontend *
 mtag_frontend_new(int n_fft, int hop, int nsamples, const float *window,
     const float *fb, int nbands)
 {
 	mtag_frontend *fe;
+	float *frame, *spec;
 
 	if (n_fft < 2 || hop < 1 || nsamples <= n_fft / 2 || nbands < 1)
 		return NULL;
@@ -40,19 +51,20 @@ mtag_frontend_new(int n_fft, int hop, int nsamples, const float *window,
 	fe->frames = 1 + nsamples / hop;
 	fe->window = window;
 	fe->fb = fb;
-	fe->frame = fftwf_malloc(sizeof(float) * fe->frames * n_fft);
-	fe->spec = fftwf_malloc(sizeof(float) * 2 * fe->frames * fe->nbins);
-	fe->power = fftwf_malloc(sizeof(float) * fe->frames * fe->nbins);
-	if (fe->frame == NULL || fe->spec == NULL || fe->power == NULL) {
-		mtag_frontend_free(fe);
-		return NULL;
+	fe->frame_len = round_up((size_t)fe->frames * n_fft);
+	fe->spec_len = round_up(2 * (size_t)fe->frames * fe->nbins);
+	/* FFTW_ESTIMATE plans without touching the arrays. */
+	frame = fftwf_malloc(sizeof(float) * fe->frame_len);
+	spec = fftwf_malloc(sizeof(float) * fe->spec_len);
+	if (frame != NULL && spec != NULL) {
+		pthread_mutex_lock(&planner_lock);
+		fe->plan = fftwf_plan_many_dft_r2c(1, &fe->n_fft, fe->frames,
+		    frame, NULL, 1, n_fft, (fftwf_complex *)spec, NULL, 1,
+		    fe->nbins, FFTW_ESTIMATE);
+		pthread_mutex_unlock(&planner_lock);
 	}
-	pthread_mutex_lock(&planner_lock);
-	fe->plan = fftwf_plan_many_dft_r2c(1, &fe->n_fft, fe->frames,
-	    fe->frame, NULL, 1, n_fft, (fftwf_complex *)fe->spec, NULL, 1,
-	    fe->nbins,
-	    FFTW_ESTIMATE);
-	pthread_mutex_unlock(&planner_lock);
+	fftwf_free(frame);
+	fftwf_free(spec);
 	if (fe->plan == NULL) {
 		mtag_frontend_free(fe);
 		return NULL;
@@ -70,9 +82,6 @@ mtag_frontend_free(mtag_frontend *fe)
 		fftwf_destroy_plan(fe->plan);
 		pthread_mutex_unlock(&planner_lock);
 	}
-	fftwf_free(fe->frame);
-	fftwf_free(fe->spec);
-	fftwf_free(fe->power);
 	free(fe);
 }
 
@@ -80,6 +89,12 @@ int
 mtag_frontend_frames(const mtag_frontend *fe)
 {
 	return fe->frames;
+}
+
+size_t
+mtag_frontend_scratch(const mtag_frontend *fe)
+{
+	return ALIGN + fe->frame_len + fe->spec_len;
 }
 
 /* Sample i of x padded by n_fft/2 reflected samples on both sides. */
@@ -94,14 +109,18 @@ reflected(const float *x, int n, int i)
 }
 
 void
-mtag_frontend_db(mtag_frontend *fe, const float *x, float *out)
+mtag_frontend_db(const mtag_frontend *fe, const float *x, float *out,
+    float *work)
 {
 	const int n_fft = fe->n_fft, half = n_fft / 2, nbins = fe->nbins;
 	const int frames = fe->frames, n = fe->nsamples;
+	float *frame = (float *)(((uintptr_t)work + 4 * ALIGN - 1) &
+	    ~(uintptr_t)(4 * ALIGN - 1));
+	float *spec = frame + fe->frame_len, *power = spec;
 	int t, k;
 
 	for (t = 0; t < frames; t++) {
-		float *f = fe->frame + (size_t)t * n_fft;
+		float *f = frame + (size_t)t * n_fft;
 		int start = t * fe->hop - half;
 
 		if (start >= 0 && start + n_fft <= n) {
@@ -113,16 +132,17 @@ mtag_frontend_db(mtag_frontend *fe, const float *x, float *out)
 				    fe->window[k];
 		}
 	}
-	fftwf_execute_dft_r2c(fe->plan, fe->frame,
-	    (fftwf_complex *)fe->spec);
+	fftwf_execute_dft_r2c(fe->plan, frame, (fftwf_complex *)spec);
+	/* In place: power[k] overwrites values already read. */
 	for (k = 0; k < frames * nbins; k++) {
-		float re = fe->spec[2 * k], im = fe->spec[2 * k + 1];
+		float re = spec[2 * k], im = spec[2 * k + 1];
 
-		fe->power[k] = re * re + im * im;
+		power[k] = re * re + im * im;
 	}
 	/* out (nbands x frames) = fb^T (nbands x nbins) power^T. */
+	mtag_ops_count(2.0 * fe->nbands * frames * nbins);
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, fe->nbands, frames,
-	    nbins, 1.0f, fe->fb, fe->nbands, fe->power, nbins, 0.0f, out,
+	    nbins, 1.0f, fe->fb, fe->nbands, power, nbins, 0.0f, out,
 	    frames);
 	for (k = 0; k < fe->nbands * frames; k++)
 		out[k] = 10.0f * log10f(fmaxf(out[k], 1e-10f));

@@ -1,8 +1,11 @@
 /* The spectrogram front end of the models: STFT (torchaudio conventions:
  * centred frames, reflect padding, periodic window, power 2), a filterbank
- * and decibels, with FFTW plans made once. */
+ * and decibels, with FFTW plans made once and the work buffers the caller's,
+ * so that one front end serves several threads. */
 #ifndef MTAG_FRONTEND_H
 #define MTAG_FRONTEND_H
+
+#include <stddef.h>
 
 typedef struct mtag_frontend mtag_frontend;
 
@@ -18,8 +21,13 @@ void mtag_frontend_free(mtag_frontend *fe);
 /* Frames per chunk: 1 + nsamples / hop. */
 int mtag_frontend_frames(const mtag_frontend *fe);
 
-/* out (nbands x frames) = 10 log10(max(fb^T |STFT(x)|^2, 1e-10)). A front end
- * runs one call at a time. */
-void mtag_frontend_db(mtag_frontend *fe, const float *x, float *out);
+/* Floats of work buffer mtag_frontend_db needs. */
+size_t mtag_frontend_scratch(const mtag_frontend *fe);
+
+/* out (nbands x frames) = 10 log10(max(fb^T |STFT(x)|^2, 1e-10)), using
+ * work of mtag_frontend_scratch floats (any alignment). Calls with distinct
+ * work buffers may run at the same time. */
+void mtag_frontend_db(const mtag_frontend *fe, const float *x, float *out,
+    float *work);
 
 #endif

@@ -82,14 +82,21 @@ mtag_melspec_frames(const mtag_melspec *ms)
 	return ms->frames;
 }
 
+size_t
+mtag_melspec_scratch(const mtag_melspec *ms)
+{
+	return mtag_frontend_scratch(ms->fe);
+}
+
 void
-mtag_melspec_run(mtag_melspec *ms, const float *x, float *out)
+mtag_melspec_run(const mtag_melspec *ms, const float *x, float *out,
+    float *work)
 {
 	const size_t n = (size_t)ms->nbands / ms->nchan * ms->frames;
 	size_t i;
 	int c;
 
-	mtag_frontend_db(ms->fe, x, out);
+	mtag_frontend_db(ms->fe, x, out, work);
 	for (c = 0; c < ms->nchan; c++, out += n)
 		for (i = 0; i < n; i++)
 			out[i] = out[i] * ms->scale[c] + ms->shift[c];

@@ -25,7 +25,13 @@ void mtag_melspec_free(mtag_melspec *ms);
 
 int mtag_melspec_frames(const mtag_melspec *ms);
 
-/* out (nbands x frames) = the normalised dB spectrogram of x. */
-void mtag_melspec_run(mtag_melspec *ms, const float *x, float *out);
+/* Floats of work buffer mtag_melspec_run needs. */
+size_t mtag_melspec_scratch(const mtag_melspec *ms);
+
+/* out (nbands x frames) = the normalised dB spectrogram of x, using work of
+ * mtag_melspec_scratch floats; calls with distinct buffers may run at the
+ * same time. */
+void mtag_melspec_run(const mtag_melspec *ms, const float *x, float *out,
+    float *work);
 
 #endif

@@ -32,7 +32,13 @@ int mtag_model_embed_dim(const mtag_model *m);
 /* Runs one chunk per entry of starts (sample offsets into pcm, n samples;
  * samples past the end read as zero). Writes nstarts x ntags probabilities
  * and, when emb is not NULL, nstarts x embed_dim embeddings. Returns 0, or
- * -1 when memory runs out. */
+ * -1 when memory runs out.
+ *
+ * The chunks are shared among as many threads as OpenBLAS has (but no more
+ * than it had when the model was loaded, nor than MTAG_TRACK_CHUNKS), OpenBLAS
+ * being set to one thread meanwhile. A program that runs models on several
+ * threads at once therefore sets OpenBLAS to one thread before loading them,
+ * and each model then runs on its caller's thread. */
 int mtag_model_run(mtag_model *m, const float *pcm, size_t n,
     const size_t *starts, int nstarts, float *probs, float *emb);
 
@@ -46,9 +52,17 @@ int mtag_model_track_chunks(const mtag_model *m, size_t n, size_t *starts);
  * probabilities and, when emb is not NULL, the embedding. When chunk_probs
  * is not NULL it gets each chunk's probabilities (up to MTAG_TRACK_CHUNKS x
  * ntags). *nchunks gets the number of chunks. Returns 0, or 1 when *cancel
- * (checked between chunks; may be NULL) became non-zero. */
+ * (checked before each chunk; may be NULL) became non-zero. */
 int mtag_model_run_track(mtag_model *m, const float *pcm, size_t n,
     float *probs, float *emb, float *chunk_probs,
     const volatile sig_atomic_t *cancel, int *nchunks);
+
+/* Decodes what mtag_model_run_track reads of the audio file path, at the
+ * model's rate: the windows of the chunks (mtag_decode_windows), in a
+ * buffer of the track's n samples whose other samples are zero, or the
+ * whole track when its length cannot be found that way. Returns 0 with a
+ * malloc'd buffer in *pcm (caller frees), or -1 with a message in err. */
+int mtag_model_decode(const mtag_model *m, const char *path, float **pcm,
+    size_t *n, char *err, size_t errlen);
 
 #endif

@@ -17,6 +17,20 @@ max2(float a, float b)
 	return a > b ? a : b;
 }
 
+static _Atomic long long flop_count;
+
+double
+mtag_ops_flop(void)
+{
+	return (double)flop_count;
+}
+
+void
+mtag_ops_count(double flop)
+{
+	flop_count += (long long)flop;
+}
+
 int
 mtag_conv_out_h(const mtag_conv_shape *s)
 {
@@ -36,7 +50,8 @@ conv_is_pointwise(const mtag_conv_shape *s)
 	    s->PH == 0 && s->PW == 0;
 }
 
-/* Output positions per im2col tile: COL_TILE floats of im2col at most. */
+/* Output positions per tile: COL_TILE floats of im2col and of convolution
+ * output (when pooled) at most. */
 #define COL_TILE (1 << 21)
 
 static int
@@ -44,7 +59,7 @@ conv_tile(const mtag_conv_shape *s)
 {
 	const int K = s->C * s->KH * s->KW;
 	const int N = mtag_conv_out_h(s) * mtag_conv_out_w(s);
-	int n = COL_TILE / K;
+	int n = COL_TILE / (K + s->O);
 
 	return n < 1 ? 1 : n > N ? N : n;
 }
@@ -52,9 +67,7 @@ conv_tile(const mtag_conv_shape *s)
 size_t
 mtag_conv_scratch(const mtag_conv_shape *s)
 {
-	if (conv_is_pointwise(s))
-		return 0;
-	return (size_t)s->C * s->KH * s->KW * conv_tile(s);
+	return (size_t)(s->C * s->KH * s->KW + s->O) * conv_tile(s);
 }
 
 /* col (K x n) row (c, kh, kw) holds x[c][oh*SH - PH + kh][ow*SW - PW + kw]
@@ -117,6 +130,7 @@ mtag_conv2d(const mtag_conv_shape *s, const float *x, const float *w,
 	int o, i, p0, n;
 
 	assert(s->SH > 0 && s->SW > 0 && N > 0 && K > 0);
+	mtag_ops_count(2.0 * O * K * N);
 	if (conv_is_pointwise(s)) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, N,
 		    K, 1.0f, w, K, x, N, 0.0f, y, N);
@@ -140,6 +154,77 @@ mtag_conv2d(const mtag_conv_shape *s, const float *x, const float *w,
 			for (i = 0; i < N; i++)
 				yo[i] += bo;
 		}
+	}
+}
+
+/*
+ * Max pools the n output positions from p0 (row-major, OW per row) of one
+ * channel's convolution v into that channel's y (OH/KH x OW/KW), positions
+ * past the last whole window being left out: each window starts at its top
+ * left position and, at its bottom right one, gets bias and ReLU. Positions
+ * come in increasing order over the calls, so that every window sees its
+ * top left first.
+ */
+static void
+pool_positions(const float *v, int p0, int n, int OW, int KH, int KW,
+    float bias, float *y)
+{
+	const int cols = OW / KW * KW;
+	int p, a, e, end, ow, k;
+
+	for (p = p0; p < p0 + n; p += e - a) {
+		const float *vr;
+		float *yr, *q;
+		int oh = p / OW, top = oh % KH == 0;
+
+		a = p % OW;
+		e = OW - a < p0 + n - p ? OW : a + p0 + n - p;
+		end = e < cols ? e : cols;
+		vr = v + (p - p0) - a;	/* vr[ow]: column ow of row oh */
+		yr = y + (size_t)(oh / KH) * (OW / KW);
+		if (KW == 1) {
+			for (ow = a; ow < end; ow++)
+				yr[ow] = top ? vr[ow] : max2(yr[ow], vr[ow]);
+		} else {
+			q = yr + a / KW;
+			k = a % KW;
+			for (ow = a; ow < end; ow++) {
+				*q = top && k == 0 ? vr[ow] : max2(*q, vr[ow]);
+				if (++k == KW) {
+					k = 0;
+					q++;
+				}
+			}
+		}
+		/* The windows whose bottom right is in this segment. */
+		if (oh % KH == KH - 1)
+			for (k = a / KW; k < end / KW; k++)
+				yr[k] = max2(yr[k] + bias, 0.0f);
+	}
+}
+
+void
+mtag_conv2d_pool(const mtag_conv_shape *s, const float *x, const float *w,
+    const float *b, int KH, int KW, float *y, float *col)
+{
+	const int O = s->O, K = s->C * s->KH * s->KW;
+	const int OH = mtag_conv_out_h(s), OW = mtag_conv_out_w(s);
+	const int N = OH / KH * KH * OW;
+	const size_t plane = (size_t)(OH / KH) * (OW / KW);
+	const int tile = conv_tile(s);
+	float *out = col + (size_t)K * tile;
+	int o, p0, n;
+
+	assert(KH > 0 && KW > 0 && OH >= KH && OW >= KW && K > 0);
+	mtag_ops_count(2.0 * O * K * N);
+	for (p0 = 0; p0 < N; p0 += n) {
+		n = tile < N - p0 ? tile : N - p0;
+		im2col(s, x, p0, n, col);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, n,
+		    K, 1.0f, w, K, col, n, 0.0f, out, n);
+		for (o = 0; o < O; o++)
+			pool_positions(out + (size_t)o * n, p0, n, OW, KH, KW,
+			    b[o], y + o * plane);
 	}
 }
 
@@ -167,15 +252,21 @@ mtag_maxpool2d(const float *x, int C, int H, int W, int KH, int KW, float *y)
 
 	assert(KH > 0 && KW > 0);
 	for (c = 0; c < C; c++)
-	for (oh = 0; oh < OH; oh++)
-	for (ow = 0; ow < OW; ow++) {
-		const float *xp = x + ((size_t)c * H + oh * KH) * W + ow * KW;
-		float m = xp[0];
+	for (oh = 0; oh < OH; oh++) {
+		float *yr = y + ((size_t)c * OH + oh) * OW;
 
-		for (i = 0; i < KH; i++)
-			for (j = 0; j < KW; j++)
-				m = max2(m, xp[(size_t)i * W + j]);
-		y[((size_t)c * OH + oh) * OW + ow] = m;
+		/* Row by row of the window, along the input rows. */
+		for (i = 0; i < KH; i++) {
+			const float *xr = x + ((size_t)c * H + oh * KH + i) * W;
+
+			for (ow = 0; ow < OW; ow++) {
+				float m = i > 0 ? yr[ow] : xr[ow * KW];
+
+				for (j = 0; j < KW; j++)
+					m = max2(m, xr[ow * KW + j]);
+				yr[ow] = m;
+			}
+		}
 	}
 }
 
@@ -185,6 +276,7 @@ mtag_linear(const float *x, int N, int IN, const float *w, const float *b,
 {
 	int n;
 
+	mtag_ops_count(2.0 * N * O * IN);
 	for (n = 0; n < N && b != NULL; n++)
 		memcpy(y + (size_t)n * O, b, sizeof(float) * O);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, IN, 1.0f,
@@ -197,6 +289,7 @@ mtag_linear_acc(const float *x, int N, int IN, const float *w,
 {
 	int n, o;
 
+	mtag_ops_count(2.0 * N * O * IN);
 	for (n = 0; n < N && b != NULL; n++)
 		for (o = 0; o < O; o++)
 			y[(size_t)n * O + o] += b[o];
@@ -312,6 +405,7 @@ mtag_attention(const float *qkv, int T, int D, int heads, float *out,
 	int h;
 
 	assert(heads > 0 && dh * heads == D && T > 0);
+	mtag_ops_count(4.0 * T * T * D);
 	for (h = 0; h < heads; h++) {
 		const float *q = qkv + h * dh, *k = q + D, *v = q + 2 * D;
 
@@ -374,6 +468,7 @@ mtag_gru(const float *x, int T, int IN, int H, const float *w_ih,
 	float *gi = gates, *gh = gates + 3 * H;
 	int t, j;
 
+	mtag_ops_count(6.0 * T * H * (IN + H));
 	for (t = 0; t < T; t++) {
 		const float *prev = t > 0 ? h + (size_t)(t - 1) * H : NULL;
 		float *cur = h + (size_t)t * H;
@@ -468,6 +563,11 @@ block_run(const mtag_block *b, const float *x, float *y, float *tmp,
 	const float *res = x;
 	size_t i;
 
+	if (b->s2.O == 0 && pooled) {
+		mtag_conv2d_pool(s, x, b->w1, b->b1, b->pool_h, b->pool_w, y,
+		    col);
+		return;
+	}
 	if (b->s2.O == 0) {
 		mtag_conv2d(s, x, b->w1, b->b1, 1, out, col);
 	} else {

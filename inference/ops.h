@@ -15,6 +15,11 @@ typedef struct mtag_conv_shape {
 	int PH, PW;
 } mtag_conv_shape;
 
+/* Floating-point operations (two per multiply-add) of the matrix products
+ * the process has run, for benchmarks; mtag_ops_count adds flop to it. */
+double mtag_ops_flop(void);
+void mtag_ops_count(double flop);
+
 int mtag_conv_out_h(const mtag_conv_shape *s);
 int mtag_conv_out_w(const mtag_conv_shape *s);
 /* Floats of scratch mtag_conv2d needs (its im2col matrix, built a bounded
@@ -26,6 +31,15 @@ size_t mtag_conv_scratch(const mtag_conv_shape *s);
  * floats. */
 void mtag_conv2d(const mtag_conv_shape *s, const float *x, const float *w,
     const float *b, int relu, float *y, float *col);
+
+/* y (O x OH/KH x OW/KW) = relu(maxpool(conv(x, w)) + b), the max pooling by
+ * non-overlapping KH x KW windows (floor mode; the same values as
+ * mtag_conv2d then mtag_maxpool2d, as the maximum commutes with the bias and
+ * ReLU), a tile of output positions at a time: the convolution's output is
+ * never whole. col is scratch of mtag_conv_scratch
+ * floats. */
+void mtag_conv2d_pool(const mtag_conv_shape *s, const float *x,
+    const float *w, const float *b, int KH, int KW, float *y, float *col);
 
 /* Folds BatchNorm (gamma, beta, running mean and var, eps) into the O filters
  * of w (each of k weights) and their biases b, in place. */

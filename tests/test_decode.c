@@ -1,7 +1,8 @@
 /*
  * Tests for indexer/decode.c: the decoded samples against the golden clips
  * made by the ffmpeg command line tool, the max_seconds limit, decoding
- * from several threads at once, and failing cleanly on bad input.
+ * from several threads at once, decoding only a model's chunks, and failing
+ * cleanly on bad input.
  */
 #include <math.h>
 #include <pthread.h>
@@ -9,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "decode.h"
+#include "model.h"
 #include "testutil.h"
 
 struct clip {
@@ -220,6 +223,75 @@ test_threads(void)
 	}
 }
 
+/*
+ * Decoding only the chunks of MusiCNN (16 windows of 3 s, seeking between
+ * them) after finding the track's length gives the chunks' samples of a
+ * whole decode (the resampler restarts in phase) and track probabilities
+ * within 1e-3.
+ */
+static void
+test_windows(void)
+{
+	char path[4096], err[512];
+	size_t n, wn, starts[MTAG_TRACK_CHUNKS], len, i;
+	float *s, *w, probs[2][64];
+	double d, maxd = 0, maxp = 0;
+	mtag_ckpt *ck;
+	mtag_model *m;
+	int j, count, nchunks;
+
+	audio_path(path, sizeof(path), &clips[1]);
+	ck = mtag_ckpt_open(SHARED_PATH(path,
+	    "models/pretrained/mtat/musicnn/best_model.pth"), err,
+	    sizeof(err));
+	if (ck == NULL || (m = mtag_model_load(ck, NULL, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		CHECK(!"loading musicnn failed");
+		mtag_ckpt_free(ck);
+		return;
+	}
+	mtag_ckpt_free(ck);
+	audio_path(path, sizeof(path), &clips[1]);
+	CHECK(mtag_decode_length(path, 16000, &wn, err, sizeof(err)) == 0);
+	if (decode(path, 16000, 0, &s, &n) < 0) {
+		CHECK(!"decoding failed");
+		mtag_model_free(m);
+		return;
+	}
+	printf("%s: %zu samples, length %zu\n", path, n, wn);
+	CHECK(wn == n);
+	len = mtag_model_input_length(m);
+	count = mtag_model_track_chunks(m, wn, starts);
+	CHECK(count == MTAG_TRACK_CHUNKS && mtag_model_ntags(m) <= 64);
+	if (mtag_decode_windows(path, 16000, wn, starts, count, len, &w, err,
+	    sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		CHECK(!"decoding windows failed");
+		free(s);
+		mtag_model_free(m);
+		return;
+	}
+	for (j = 0; j < count; j++)
+		for (i = starts[j]; i < starts[j] + len && i < n; i++) {
+			d = fabs((double)s[i] - w[i]);
+			maxd = d > maxd ? d : maxd;
+		}
+	mtag_model_run_track(m, s, n, probs[0], NULL, NULL, NULL, &nchunks);
+	mtag_model_run_track(m, w, wn, probs[1], NULL, NULL, NULL, &nchunks);
+	for (j = 0; j < mtag_model_ntags(m); j++) {
+		d = fabs(probs[0][j] - probs[1][j]);
+		maxp = d > maxp ? d : maxp;
+	}
+	printf("windows: max |diff| %g in the chunks, %g in probabilities\n",
+	    maxd, maxp);
+	CHECK(maxd <= 1e-4);
+	CHECK(maxp <= 1e-3);
+	free(s);
+	free(w);
+	mtag_model_free(m);
+}
+
 /* Writes len bytes of data to a new file under /tmp ending in suffix. */
 static char *
 make_temp(const char *suffix, const void *data, size_t len)
@@ -365,6 +437,7 @@ main(void)
 	test_golden();
 	test_max_seconds();
 	test_threads();
+	test_windows();
 	test_truncated();
 	test_errors();
 	if (test_failures > 0) {

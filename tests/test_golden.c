@@ -140,7 +140,7 @@ check_spec(const struct entry *e, const mtag_ckpt *ck, const float *pcm,
 	const mtag_tensor *fb = mtag_ckpt_find(ck, "spec.mel_scale.fb");
 	size_t shape[4], i, len = input_length;
 	mtag_frontend *fe;
-	float *want, *got, *chunk;
+	float *want, *got, *chunk, *work;
 	double maxd = 0.0, top = -INFINITY;
 	int ndim;
 
@@ -157,7 +157,8 @@ check_spec(const struct entry *e, const mtag_ckpt *ck, const float *pcm,
 	got = malloc(sizeof(float) * shape[0] * shape[1]);
 	CHECK(ndim == 2 && shape[0] == (size_t)fb->shape[1] &&
 	    shape[1] == (size_t)mtag_frontend_frames(fe));
-	mtag_frontend_db(fe, chunk, got);
+	work = malloc(sizeof(float) * mtag_frontend_scratch(fe));
+	mtag_frontend_db(fe, chunk, got, work);
 	for (i = 0; i < shape[0] * shape[1]; i++)
 		top = fmax(top, want[i]);
 	for (i = 0; i < shape[0] * shape[1]; i++)
@@ -167,6 +168,7 @@ check_spec(const struct entry *e, const mtag_ckpt *ck, const float *pcm,
 	    top - SPEC_RANGE);
 	CHECK(maxd <= SPEC_TOL);
 	mtag_frontend_free(fe);
+	free(work);
 	free(chunk);
 	free(got);
 	free(want);

@@ -147,6 +147,72 @@ test_conv2d(void)
 	}
 }
 
+/* Convolution with max pooling fused, against the naive convolution then
+ * pooling; the last trials take several tiles, whose edges fall inside
+ * rows and pooling windows. */
+static void
+test_conv2d_pool(void)
+{
+	int trial;
+
+	for (trial = 0; trial < 24; trial++) {
+		mtag_conv_shape s;
+		int OH, OW, KH, KW, PH, PW, o, i, j, a, bb;
+		float *x, *w, *b, *y, *col;
+		double *xd, *conv, *ref;
+		size_t nx;
+
+		s.C = irand(1, 5);
+		s.KH = irand(1, 5);
+		s.KW = irand(1, 7);
+		s.H = irand(s.KH + 1, 14);
+		s.W = irand(s.KW + 1, 30);
+		s.O = irand(1, 9);
+		s.SH = irand(1, 2);
+		s.SW = irand(1, 2);
+		s.PH = irand(0, s.KH / 2);
+		s.PW = irand(0, s.KW / 2);
+		if (trial >= 20)
+			s = (mtag_conv_shape){ .C = 64, .H = 60, .W = 150 +
+			    trial, .O = 5, .KH = 3, .KW = 3, .SH = 1, .SW = 1,
+			    .PH = 1, .PW = 1 };
+		OH = mtag_conv_out_h(&s);
+		OW = mtag_conv_out_w(&s);
+		KH = irand(1, OH);
+		KW = irand(1, OW);
+		if (trial >= 20)
+			KH = 3, KW = 4;
+		PH = OH / KH;
+		PW = OW / KW;
+		nx = (size_t)s.C * s.H * s.W;
+		x = random_array(nx);
+		w = random_array((size_t)s.O * s.C * s.KH * s.KW);
+		b = random_array(s.O);
+		y = random_array((size_t)s.O * PH * PW);
+		col = random_array(mtag_conv_scratch(&s));
+		xd = to_double(x, nx);
+		conv = malloc(sizeof(double) * s.O * OH * OW);
+		ref = malloc(sizeof(double) * s.O * PH * PW);
+		ref_conv(&s, xd, w, b, 1, conv);
+		for (o = 0; o < s.O; o++)
+		for (i = 0; i < PH; i++)
+		for (j = 0; j < PW; j++) {
+			double m = -INFINITY;
+
+			for (a = 0; a < KH; a++)
+				for (bb = 0; bb < KW; bb++)
+					m = fmax(m, conv[((size_t)o * OH +
+					    i * KH + a) * OW + j * KW + bb]);
+			ref[((size_t)o * PH + i) * PW + j] = m;
+		}
+		mtag_conv2d_pool(&s, x, w, b, KH, KW, y, col);
+		CHECK(max_err(y, ref, (size_t)s.O * PH * PW) <
+		    (trial >= 20 ? 1e-4 : 1e-5));
+		free(x), free(w), free(b), free(y), free(col);
+		free(xd), free(conv), free(ref);
+	}
+}
+
 static void
 test_fold_bn(void)
 {
@@ -602,7 +668,7 @@ test_frontend(void)
 {
 	const int n_fft = 64, hop = 32, n = 300, bins = n_fft / 2 + 1, bands = 7;
 	float *x = random_array(n), *fb = random_array(bins * bands);
-	float window[64], *out;
+	float window[64], *out, *work;
 	double *ref, *power;
 	mtag_frontend *fe;
 	int frames, t, k, f, j;
@@ -646,17 +712,20 @@ test_frontend(void)
 			ref[j * frames + t] = 10 * log10(fmax(acc, 1e-10));
 		}
 	}
-	mtag_frontend_db(fe, x, out);
+	/* A work buffer off the 64-byte boundaries. */
+	work = malloc(sizeof(float) * (mtag_frontend_scratch(fe) + 1));
+	mtag_frontend_db(fe, x, out, work + 1);
 	CHECK(max_err(out, ref, (size_t)bands * frames) < 1e-4);
 	mtag_frontend_free(fe);
 	CHECK(mtag_frontend_new(64, 32, 32, window, fb, bands) == NULL);
-	free(x), free(fb), free(out), free(ref), free(power);
+	free(x), free(fb), free(out), free(ref), free(power), free(work);
 }
 
 int
 main(void)
 {
 	test_conv2d();
+	test_conv2d_pool();
 	test_fold_bn();
 	test_maxpool();
 	test_linear();

@@ -16,6 +16,7 @@
 #include "db.h"
 #include "error.h"
 #include "migrations.h"
+#include "vocabulary.h"
 
 #define BUSY_TIMEOUT_MS	10000
 #define INTERRUPTED \
@@ -33,12 +34,14 @@ enum {
 	S_TRACK_UNCHANGED, S_TRACK_SEEN, S_TRACK_BY_PATH, S_TRACKS_BY_HASH,
 	S_TRACK_INSERT, S_TRACK_UPDATE,
 	S_ANALYSES_FORGET, S_QUEUE_TRACK, S_COPY_ANALYSES, S_COPY_SCORES,
+	S_COPY_RANKS, S_COPY_VECTORS,
 	S_MOVE_FILE_CLEAR, S_MOVE_DIR_CLEAR, S_MOVE_FILE, S_MOVE_DIR,
 	S_REMOVE_FILE, S_REMOVE_DIR,
 	S_SCAN_BEGIN, S_SCAN_END, S_FORGET_UNSEEN,
 	S_MODEL_BY_NAME, S_MODEL_INSERT, S_MODEL_UPDATE, S_MODEL_TAGS_FORGET,
 	S_MODEL_TAG_INSERT, S_MODEL_ANALYSES_FORGET, S_QUEUE_MODEL,
 	S_JOB_NEXT, S_JOB_START, S_JOB_STATE, S_SCORE_INSERT, S_JOB_DONE,
+	S_RANKS_INSERT, S_VECTOR_INSERT,
 	S_JOB_FAILED, S_JOB_REQUEUE, S_JOBS_GIVE_UP, S_JOBS_RECOVER,
 	S_COUNT_TRACKS, S_COUNT_ANALYSES,
 	NSTMTS
@@ -89,6 +92,11 @@ static const char *const sqls[NSTMTS] = {
 	[S_COPY_SCORES] = "INSERT INTO scores (model_id, tag_idx, score, "
 	    "track_id) SELECT model_id, tag_idx, score, ?2 FROM scores "
 	    "WHERE track_id = ?1",
+	[S_COPY_RANKS] = "INSERT INTO tag_ranks (model_id, tag_idx, score, "
+	    "track_id, rank) SELECT model_id, tag_idx, score, ?2, rank FROM "
+	    "tag_ranks WHERE track_id = ?1",
+	[S_COPY_VECTORS] = "INSERT INTO vectors (model_id, track_id, vector) "
+	    "SELECT model_id, ?2, vector FROM vectors WHERE track_id = ?1",
 
 	/* A move replaces what was at its destination, when its source is
 	 * known (a file renamed over a known one that was not is rewritten
@@ -117,8 +125,9 @@ static const char *const sqls[NSTMTS] = {
 	[S_MODEL_UPDATE] = "UPDATE models SET arch = ?2, dataset = ?3, "
 	    "sha256 = ?4, ntags = ?5, added_at = ?6 WHERE name = ?1",
 	[S_MODEL_TAGS_FORGET] = "DELETE FROM model_tags WHERE model_id = ?1",
-	[S_MODEL_TAG_INSERT] = "INSERT INTO model_tags (model_id, idx, name) "
-	    "VALUES (?1, ?2, ?3)",
+	[S_MODEL_TAG_INSERT] = "INSERT INTO model_tags (model_id, idx, name, "
+	    "canonical, category) VALUES (?1, ?2, ?3, mtag_canonical(?4, ?3), "
+	    "mtag_category(?4, ?3))",
 	[S_MODEL_ANALYSES_FORGET] = "DELETE FROM analyses WHERE model_id = ?1",
 	[S_QUEUE_MODEL] = "INSERT INTO analyses (track_id, model_id, status, "
 	    "error, queued_at) SELECT id, ?1, CASE WHEN error IS NULL THEN "
@@ -138,6 +147,17 @@ static const char *const sqls[NSTMTS] = {
 	    "analysed_at = ?3, embedding = ?4, nchunks = ?5, "
 	    "chunk_starts = ?6, chunk_scores = ?7 WHERE track_id = ?1 AND "
 	    "model_id = ?2",
+	/* As schema/002_query_index.sql fills them, for one analysis. */
+	[S_RANKS_INSERT] = "INSERT INTO tag_ranks (model_id, tag_idx, score, "
+	    "track_id, rank) SELECT ?2, tag_idx, score, ?1, rank() OVER "
+	    "(ORDER BY score DESC) FROM (SELECT min(t.idx) AS tag_idx, "
+	    "max(s.score) AS score FROM scores s JOIN model_tags t ON "
+	    "t.model_id = s.model_id AND t.idx = s.tag_idx WHERE "
+	    "s.track_id = ?1 AND s.model_id = ?2 GROUP BY t.canonical)",
+	[S_VECTOR_INSERT] = "INSERT INTO vectors (model_id, track_id, vector) "
+	    "SELECT model_id, track_id, v FROM (SELECT model_id, track_id, "
+	    "mtag_unit_vector(embedding) AS v FROM analyses WHERE "
+	    "track_id = ?1 AND model_id = ?2) WHERE v IS NOT NULL",
 	[S_JOB_FAILED] = "UPDATE analyses SET status = 'failed', error = ?3, "
 	    "analysed_at = ?4 WHERE track_id = ?1 AND model_id = ?2 AND "
 	    "status = 'running'",
@@ -370,6 +390,92 @@ end(mtag_db *db, int rc)
 	return rc;
 }
 
+/* mtag_canonical(dataset, tag) and mtag_category(dataset, tag): what the
+ * vocabulary says of the tag; an unknown tag is its own canonical name and
+ * has no category. */
+static void
+sql_meaning(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *dataset = (const char *)sqlite3_value_text(argv[0]);
+	const char *tag = (const char *)sqlite3_value_text(argv[1]);
+	int category = sqlite3_user_data(ctx) != NULL;
+	struct mtag_vocabulary_entry e;
+
+	(void)argc;
+	if (tag == NULL)
+		return;
+	if (mtag_vocabulary_find(dataset, tag, &e) == 0)
+		sqlite3_result_text(ctx, category ? e.category : e.canonical,
+		    -1, SQLITE_STATIC);
+	else if (!category)
+		sqlite3_result_value(ctx, argv[1]);
+}
+
+float
+mtag_db_float(const void *p)
+{
+	const unsigned char *b = p;
+	uint32_t u = b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+/* mtag_unit_vector(embedding): the float32 little-endian embedding scaled
+ * to unit length and quantised: a float32 little-endian scale s, then for
+ * each number x the int8 round(x / s), s making the largest 127. NULL when
+ * the embedding is empty, zero or not finite. */
+static void
+sql_unit_vector(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *b = sqlite3_value_blob(argv[0]);
+	int n = sqlite3_value_bytes(argv[0]) / 4, i;
+	double norm = 0, max = 0, x;
+	unsigned char *out;
+	uint32_t u;
+	float scale;
+
+	(void)argc;
+	for (i = 0; i < n; i++) {
+		x = mtag_db_float(b + 4 * i);
+		norm += x * x;
+		max = fmax(max, fabs(x));
+	}
+	norm = sqrt(norm);
+	if (n == 0 || !(norm > 0) || !isfinite(norm))
+		return;
+	if ((out = sqlite3_malloc(4 + n)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	scale = max / norm / 127;
+	memcpy(&u, &scale, sizeof(u));
+	for (i = 0; i < 4; i++)
+		out[i] = u >> (8 * i);
+	for (i = 0; i < n; i++)
+		out[4 + i] = (signed char)lrint(mtag_db_float(b + 4 * i) /
+		    norm / scale);
+	sqlite3_result_blob(ctx, out, 4 + n, sqlite3_free);
+}
+
+/* Defines the SQL functions of schema/002_query_index.sql. */
+static int
+define_functions(mtag_db *db)
+{
+	static const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+	static int category = 1;
+
+	if (sqlite3_create_function(db->sql, "mtag_canonical", 2, flags, NULL,
+	    sql_meaning, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(db->sql, "mtag_category", 2, flags,
+	    &category, sql_meaning, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(db->sql, "mtag_unit_vector", 1, flags,
+	    NULL, sql_unit_vector, NULL, NULL) != SQLITE_OK)
+		return sqlfail(db);
+	return 0;
+}
+
 static int
 user_version(mtag_db *db, int64_t *v)
 {
@@ -407,6 +513,8 @@ setup(mtag_db *db, int readonly)
 	int wal;
 
 	sqlite3_busy_timeout(db->sql, BUSY_TIMEOUT_MS);
+	if (define_functions(db) == -1)
+		return -1;
 	if (!readonly) {
 		if (step(db, s = stmt(db, S_JOURNAL_WAL)) == -1)
 			return -1;
@@ -416,7 +524,8 @@ setup(mtag_db *db, int readonly)
 		if (!wal)
 			return fail(db, "cannot use a write-ahead log here");
 		if (sqlite3_exec(db->sql, "PRAGMA synchronous = NORMAL; "
-		    "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK)
+		    "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY",
+		    NULL, NULL, NULL) != SQLITE_OK)
 			return sqlfail(db);
 		if (migrate(db) == -1)
 			return -1;
@@ -469,6 +578,12 @@ mtag_db_close(mtag_db *db)
 	pthread_mutex_destroy(&db->lock);
 	free(db->path);
 	free(db);
+}
+
+struct sqlite3 *
+mtag_db_sqlite(mtag_db *db)
+{
+	return db->sql;
 }
 
 const char *
@@ -608,7 +723,8 @@ requeue_track(mtag_db *db, int64_t id, const char *error)
 static int
 copy_analyses(mtag_db *db, int64_t from, int64_t to)
 {
-	static const int ids[] = { S_COPY_ANALYSES, S_COPY_SCORES };
+	static const int ids[] = { S_COPY_ANALYSES, S_COPY_SCORES,
+	    S_COPY_RANKS, S_COPY_VECTORS };
 	sqlite3_stmt *s;
 	size_t i;
 
@@ -868,6 +984,7 @@ ensure_model(mtag_db *db, const char *name, const char *arch,
 		sqlite3_bind_int64(s, 1, *id);
 		sqlite3_bind_int(s, 2, i);
 		sqlite3_bind_text(s, 3, tags[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, dataset, -1, SQLITE_STATIC);
 		if (run(db, s) == -1)
 			return -1;
 	}
@@ -994,9 +1111,20 @@ store(mtag_db *db, int64_t track_id, int64_t model_id, const float *probs,
 		sqlite3_bind_int(s, 5, nchunks);
 	if (bind_le(db, s, 4, emb, dim, 4) == -1 ||
 	    bind_le(db, s, 6, chunk_starts, nchunks, 8) == -1 ||
-	    bind_le(db, s, 7, chunk_probs, (size_t)nchunks * ntags, 4) == -1)
+	    bind_le(db, s, 7, chunk_probs, (size_t)nchunks * ntags, 4) == -1 ||
+	    run(db, s) == -1)
 		return -1;
-	return run(db, s) == -1 ? -1 : 0;
+
+	for (i = 0; i < 2; i++) {
+		if ((s = stmt(db, i == 0 ? S_RANKS_INSERT : S_VECTOR_INSERT)) ==
+		    NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, track_id);
+		sqlite3_bind_int64(s, 2, model_id);
+		if (run(db, s) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 int
@@ -1103,4 +1231,203 @@ mtag_db_counts(mtag_db *db, int64_t model_id, struct mtag_db_counts *c)
 		return -1;
 	*c = k;
 	return 0;
+}
+
+/* --- The writeback journal ------------------------------------------- */
+
+/* The statement sql, prepared for one use (the caller finalizes it), or
+ * NULL. */
+static sqlite3_stmt *
+once(mtag_db *db, const char *sql)
+{
+	sqlite3_stmt *s;
+
+	if (sqlite3_prepare_v2(db->sql, sql, -1, &s, NULL) != SQLITE_OK) {
+		sqlfail(db);
+		return NULL;
+	}
+	return s;
+}
+
+/* Runs sql once, with the text t1, t2 (when not NULL) and the integers i3,
+ * i4 as ?1 to ?4. Returns the number of rows changed, or -1. */
+static int
+exec_once(mtag_db *db, const char *sql, const char *t1, const char *t2,
+    int64_t i3, int64_t i4)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = once(db, sql)) == NULL)
+		return -1;
+	if (t1 != NULL)
+		sqlite3_bind_text(s, 1, t1, -1, SQLITE_STATIC);
+	if (t2 != NULL)
+		sqlite3_bind_text(s, 2, t2, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, i3);
+	sqlite3_bind_int64(s, 4, i4);
+	rc = run(db, s);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+mtag_db_journal_begin(mtag_db *db, const char *model, int64_t *run_id)
+{
+	int rc;
+
+	if (begin(db, 1) == -1)
+		return -1;
+	rc = exec_once(db, "INSERT INTO writeback_runs (model, started_at) "
+	    "VALUES (?1, ?3)", model, NULL, now(), 0);
+	*run_id = sqlite3_last_insert_rowid(db->sql);
+	return end(db, rc) < 0 ? -1 : 0;
+}
+
+static int
+journal_put(mtag_db *db, int64_t run_id, const char *path, int n,
+    const char *const *fields, const char *const *old,
+    const char *const *new)
+{
+	sqlite3_stmt *s;
+	int i, rc = 0;
+
+	if (exec_once(db, "INSERT OR REPLACE INTO writeback_files (run_id, "
+	    "path) VALUES (?3, ?1)", path, NULL, run_id, 0) == -1 ||
+	    (s = once(db, "INSERT INTO writeback_fields (run_id, path, field, "
+	    "old_value, new_value) VALUES (?1, ?2, ?3, ?4, ?5)")) == NULL)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		sqlite3_bind_int64(s, 1, run_id);
+		sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, fields[i], -1, SQLITE_STATIC);
+		if (old[i] != NULL)
+			sqlite3_bind_text(s, 4, old[i], -1, SQLITE_STATIC);
+		if (new[i] != NULL)
+			sqlite3_bind_text(s, 5, new[i], -1, SQLITE_STATIC);
+		rc = run(db, s) == -1 ? -1 : 0;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+mtag_db_journal_put(mtag_db *db, int64_t run_id, const char *path, int n,
+    const char *const *fields, const char *const *old,
+    const char *const *new)
+{
+	if (begin(db, 1) == -1)
+		return -1;
+	return end(db, journal_put(db, run_id, path, n, fields, old, new));
+}
+
+static int
+journal_written(mtag_db *db, int64_t run_id, const char *path,
+    const struct stat *st, const char *hash, const char *genre, int undone)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (exec_once(db, "UPDATE writeback_files SET state = ?1 WHERE "
+	    "run_id = ?3 AND path = ?2", undone ? "undone" : "written", path,
+	    run_id, 0) == -1 ||
+	    (s = once(db, "UPDATE tracks SET size = ?2, mtime_ns = ?3, "
+	    "inode = ?4, device = ?5, hash = ?6, genre = ?7, updated_at = ?8 "
+	    "WHERE path = ?1")) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, st->st_size);
+	sqlite3_bind_int64(s, 3, mtime_ns(st));
+	sqlite3_bind_int64(s, 4, st->st_ino);
+	sqlite3_bind_int64(s, 5, st->st_dev);
+	sqlite3_bind_text(s, 6, hash, -1, SQLITE_STATIC);
+	bind_str(s, 7, genre);
+	sqlite3_bind_int64(s, 8, now());
+	rc = run(db, s);
+	sqlite3_finalize(s);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+mtag_db_journal_written(mtag_db *db, int64_t run_id, const char *path,
+    const struct stat *st, const char *hash, const char *genre, int undone)
+{
+	if (begin(db, 1) == -1)
+		return -1;
+	return end(db, journal_written(db, run_id, path, st, hash, genre,
+	    undone));
+}
+
+int
+mtag_db_journal_last(mtag_db *db, int64_t *run_id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (begin(db, 0) == -1)
+		return -1;
+	if ((s = once(db, "SELECT max(id) FROM writeback_runs WHERE "
+	    "undone_at IS NULL")) == NULL)
+		return end(db, -1);
+	if ((rc = step(db, s)) == 1) {
+		rc = sqlite3_column_type(s, 0) != SQLITE_NULL;
+		*run_id = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	return end(db, rc);
+}
+
+static int
+journal_read(mtag_db *db, int64_t run_id, int (*fn)(void *, const char *,
+    const char *, const char *, const char *), void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((s = once(db, "SELECT 1 FROM writeback_runs WHERE id = ?1")) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, run_id);
+	rc = step(db, s);
+	sqlite3_finalize(s);
+	if (rc == 0)
+		return fail(db, "no writeback run %lld", (long long)run_id);
+	if (rc == -1 || (s = once(db, "SELECT f.path, f.field, f.old_value, "
+	    "f.new_value FROM writeback_fields f JOIN writeback_files w ON "
+	    "w.run_id = f.run_id AND w.path = f.path WHERE f.run_id = ?1 AND "
+	    "w.state != 'undone' ORDER BY f.path, f.field")) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, run_id);
+	while ((rc = step(db, s)) == 1 && (rc = fn(arg,
+	    (const char *)sqlite3_column_text(s, 0),
+	    (const char *)sqlite3_column_text(s, 1),
+	    (const char *)sqlite3_column_text(s, 2),
+	    (const char *)sqlite3_column_text(s, 3))) == 0)
+		;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+mtag_db_journal_read(mtag_db *db, int64_t run_id, int (*fn)(void *,
+    const char *, const char *, const char *, const char *), void *arg)
+{
+	int rc;
+
+	if (begin(db, 0) == -1)
+		return -1;
+	rc = journal_read(db, run_id, fn, arg);
+	end(db, rc < 0 ? rc : 0);
+	return rc;
+}
+
+int
+mtag_db_journal_undone(mtag_db *db, int64_t run_id)
+{
+	if (begin(db, 1) == -1)
+		return -1;
+	return end(db, exec_once(db, "UPDATE writeback_runs SET undone_at = ?3 "
+	    "WHERE id = ?4", NULL, NULL, now(), run_id) < 0 ? -1 : 0);
 }

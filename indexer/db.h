@@ -22,6 +22,14 @@ typedef struct mtag_db mtag_db;
 mtag_db *mtag_db_open(const char *path, int flags, char *err, size_t errlen);
 void mtag_db_close(mtag_db *db);
 
+/* The SQLite connection of db, for the caller's own statements: reading
+ * only, from one thread, between calls of this module. Its SQL functions
+ * include those of schema/002_query_index.sql. */
+struct sqlite3 *mtag_db_sqlite(mtag_db *db);
+
+/* The float32 little-endian number at p, as the blobs hold them. */
+float mtag_db_float(const void *p);
+
 /* The error message of the last failed call made by the calling thread,
  * on any database: it is kept in thread-local storage. */
 const char *mtag_db_errmsg(mtag_db *db);
@@ -75,7 +83,8 @@ int mtag_db_scan_end(mtag_db *db, const char *root, int64_t gen);
 /* --- Models ---------------------------------------------------------- */
 
 /* Registers a model (name, arch, dataset, checkpoint SHA-256 and its ntags
- * tag names) or finds it; a new model queues every track for analysis (an
+ * tag names, with their canonical names and categories from the
+ * vocabulary) or finds it; a new model queues every track for analysis (an
  * unreadable one as failed). A known name with another checkpoint takes
  * the new arch, dataset and tags, and its analyses are queued anew.
  * Returns 0 with the model's id in *model_id, or -1. */
@@ -93,7 +102,9 @@ int mtag_db_job_claim(mtag_db *db, int64_t model_id, int64_t *track_id,
 
 /* Stores an analysis: ntags track-level probabilities, the dim-float
  * embedding, and nchunks x ntags chunk probabilities with their start
- * offsets in seconds. Marks the job done. The results of a job no longer
+ * offsets in seconds, with what queries read of them: the track's tags
+ * merged by meaning and ranked, its embedding at unit length. Marks the
+ * job done. The results of a job no longer
  * running (its file changed or was removed meanwhile) are dropped. Returns
  * 0 or -1. */
 int mtag_db_job_done(mtag_db *db, int64_t track_id, int64_t model_id,
@@ -122,5 +133,44 @@ struct mtag_db_counts {
 
 /* Counts tracks and the analyses of model_id (0: all models). */
 int mtag_db_counts(mtag_db *db, int64_t model_id, struct mtag_db_counts *c);
+
+/* --- The writeback journal ------------------------------------------- */
+
+/* Field values as the journal keeps them: joined with this separator, NULL
+ * for an absent field (schema/003_writeback.sql). */
+#define MTAG_DB_JOURNAL_SEP	'\x1f'
+
+/* Starts a writeback run with the tags of model: *run_id gets its number.
+ * Returns 0 or -1. */
+int mtag_db_journal_begin(mtag_db *db, const char *model, int64_t *run_id);
+
+/* Records, before the file at path is replaced, the old and new values of
+ * its n fields, the file being 'pending' in run_id. Returns 0 or -1. */
+int mtag_db_journal_put(mtag_db *db, int64_t run_id, const char *path,
+    int n, const char *const *fields, const char *const *old,
+    const char *const *new);
+
+/* Records, just before the file at path is replaced by one with the stat
+ * st, content hash (hex SHA-256) and genre (may be NULL), that it is
+ * 'written' (or, when undone, 'undone') in run_id, and updates its track
+ * so that the indexer takes it as unchanged, its analyses kept. Returns
+ * 0 or -1. */
+int mtag_db_journal_written(mtag_db *db, int64_t run_id, const char *path,
+    const struct stat *st, const char *hash, const char *genre, int undone);
+
+/* The newest run not undone, into *run_id. Returns 1, 0 when there is
+ * none, or -1. */
+int mtag_db_journal_last(mtag_db *db, int64_t *run_id);
+
+/* Calls fn for every field of every file of run_id not undone, by path
+ * then field, with its old and new values; a non-zero return of fn stops
+ * and is returned. Returns 0, fn's return, or -1 with an error when the run
+ * is unknown. */
+int mtag_db_journal_read(mtag_db *db, int64_t run_id,
+    int (*fn)(void *arg, const char *path, const char *field,
+    const char *old, const char *new), void *arg);
+
+/* Marks run_id undone. Returns 0 or -1. */
+int mtag_db_journal_undone(mtag_db *db, int64_t run_id);
 
 #endif

@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "control.h"
 #include "db.h"
+#include "json.h"
 #include "log.h"
 
 #define MAX_LINES 256
@@ -69,21 +70,6 @@ get(const struct answer *a, const char *key)
 	return NULL;
 }
 
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 /* Numbers stay numbers; root and job lines become arrays. */
 static void
 print_json(const struct answer *a)
@@ -100,13 +86,13 @@ print_json(const struct answer *a)
 		if (k < 2)
 			continue;
 		printf(", ");
-		json_str(a->key[i]);
+		mtag_json_string(stdout, a->key[i]);
 		printf(": ");
 		strtod(a->val[i], &end);
 		if (*a->val[i] != '\0' && *end == '\0')
 			printf("%s", a->val[i]);
 		else
-			json_str(a->val[i]);
+			mtag_json_string(stdout, a->val[i]);
 	}
 	for (k = 0; k < 2; k++) {
 		printf(", \"%ss\": [", lists[k]);
@@ -114,7 +100,7 @@ print_json(const struct answer *a)
 			if (strcmp(a->key[j], lists[k]) != 0)
 				continue;
 			printf("%s", first ? "" : ", ");
-			json_str(a->val[j]);
+			mtag_json_string(stdout, a->val[j]);
 			first = 0;
 		}
 		printf("]");
@@ -189,7 +175,7 @@ status_offline(int json)
 	} else {
 		if (json) {
 			printf(", \"database\": ");
-			json_str(conf.db_path);
+			mtag_json_string(stdout, conf.db_path);
 			printf(", \"tracks\": %lld, \"analysed\": %lld, "
 			    "\"pending\": %lld, \"failed\": %lld}\n",
 			    (long long)c.tracks, (long long)c.analysed,
@@ -213,12 +199,16 @@ cmd_status(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		MTAGCTL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct answer a;
 	int ch, json = 0, rc;
 
-	while ((ch = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jh" MTAGCTL_SHORTOPTS, opts,
+	    NULL)) != -1) {
+		if (mtagctl_option(ch, optarg))
+			continue;
 		switch (ch) {
 		case 'j':
 			json = 1;
@@ -251,6 +241,11 @@ cmd_control(int argc, char **argv)
 	const char *v;
 	int rc;
 
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0)) {
+		printf("usage: mtagctl %s\n", argv[0]);
+		return 0;
+	}
 	if (argc != 1) {
 		fprintf(stderr, "usage: mtagctl %s\n", argv[0]);
 		return 2;

@@ -8,7 +8,7 @@
 
 #include "ckpt.h"
 #include "commands.h"
-#include "decode.h"
+#include "json.h"
 #include "log.h"
 #include "model.h"
 #include "npy.h"
@@ -35,23 +35,6 @@ load_model(const mtag_store_entry *e, const char *arch)
 	if (m == NULL)
 		log_warnx("%s", err);
 	return m;
-}
-
-static void
-json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 struct ranked {
@@ -93,16 +76,16 @@ print_json(const char *file, const mtag_store_entry *e, const mtag_model *m,
 	int i;
 
 	printf("%s{\"file\": ", first ? "[\n" : ",\n");
-	json_string(stdout, file);
+	mtag_json_string(stdout, file);
 	printf(", \"model\": ");
-	json_string(stdout, e->name);
+	mtag_json_string(stdout, e->name);
 	printf(", \"arch\": \"%s\", \"dataset\": ", mtag_model_arch(m));
-	json_string(stdout, e->dataset);
+	mtag_json_string(stdout, e->dataset);
 	printf(", \"duration\": %.3f, \"chunks\": %d, \"scores\": {",
 	    seconds, nchunks);
 	for (i = 0; i < mtag_model_ntags(m); i++) {
 		printf("%s", i ? ", " : "");
-		json_string(stdout, e->tags[i]);
+		mtag_json_string(stdout, e->tags[i]);
 		printf(": %.6f", probs[i]);
 	}
 	printf("}}");
@@ -193,8 +176,8 @@ cmd_tag(int argc, char **argv)
 		size_t n;
 		int nchunks;
 
-		if (mtag_decode_file(argv[i], mtag_model_rate(m), 0, &pcm, &n,
-		    err, sizeof(err)) < 0) {
+		if (mtag_model_decode(m, argv[i], &pcm, &n, err,
+		    sizeof(err)) < 0) {
 			log_warnx("%s", err);
 			status = 1;
 			continue;

@@ -22,12 +22,39 @@ static const struct command {
 	{ "infer", cmd_infer, "infer --model NAME|FILE [--arch A] "
 	    "--pcm-f32 FILE --chunk-starts N[,N...]\n"
 	    "        [--probs OUT.npy] [--embedding OUT.npy]" },
+	{ "bench", cmd_bench, "bench [--model NAME|FILE]... [--chunks N] "
+	    "[--runs N] [--threads N]" },
 	{ "model", cmd_model, "model fetch|install|list|remove ..." },
+	{ "query", cmd_query, "query [--model NAME] [--sort FIELD[+|-],...] "
+	    "[--limit N] [--count]\n"
+	    "        [--format FMT | --json | --m3u] EXPR..." },
+	{ "similar", cmd_similar, "similar [--model NAME] [-n N] [--where EXPR] "
+	    "[--format FMT | --json | --m3u]\n"
+	    "        TRACK" },
+	{ "show", cmd_show, "show [--model NAME] [--json] TRACK" },
+	{ "tags", cmd_tags, "tags [--model NAME] [--json]" },
+	{ "export", cmd_export, "export [--model NAME] [--csv | --json] "
+	    "[EXPR...]" },
+	{ "writeback", cmd_writeback, "writeback [--model NAME] [--genre POLICY] "
+	    "[--touch] [--dry-run] [EXPR]\n"
+	    "        | writeback --undo[=RUN] [--dry-run]" },
 	{ "status", cmd_status, "status [--json]" },
 	{ "scan", cmd_control, "scan" },
 	{ "pause", cmd_control, "pause" },
 	{ "resume", cmd_control, "resume" },
 };
+
+int
+mtagctl_option(int ch, const char *arg)
+{
+	if (ch == 'c')
+		opt_config = arg;
+	else if (ch == MTAGCTL_OPT_DB)
+		opt_db = arg;
+	else
+		return 0;
+	return 1;
+}
 
 int
 mtagctl_conf(struct mtag_conf *c)
@@ -70,7 +97,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' },
+		MTAGCTL_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -80,14 +107,11 @@ main(int argc, char **argv)
 
 	log_init("mtagctl", MTAG_LOG_INFO);
 	/* '+': stop at the command name; its options are its own. */
-	while ((ch = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+" MTAGCTL_SHORTOPTS "h", opts,
+	    NULL)) != -1) {
+		if (mtagctl_option(ch, optarg))
+			continue;
 		switch (ch) {
-		case 'c':
-			opt_config = optarg;
-			break;
-		case 'd':
-			opt_db = optarg;
-			break;
 		case 'h':
 			usage(stdout);
 			return 0;

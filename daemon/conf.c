@@ -12,9 +12,11 @@
 
 #include "config.h"
 #include "conf.h"
+#include "distance.h"
 #include "error.h"
 #include "log.h"
 #include "store.h"
+#include "writeback.h"
 
 #define F(field)	offsetof(struct mtag_conf, field)
 #define DAY		(24 * 3600)
@@ -25,7 +27,9 @@
 enum {
 	OPT_CONFIG, OPT_FOREGROUND, OPT_CHECK, OPT_VERBOSE, OPT_HELP,
 	OPT_LIBRARY, OPT_DATABASE, OPT_MODEL, OPT_WORKERS, OPT_VERSION,
-	OPT_EXCLUDE, OPT_RESCAN, OPT_SYMLINKS, OPT_LOG_LEVEL, NOPTS
+	OPT_EXCLUDE, OPT_RESCAN, OPT_SYMLINKS, OPT_LOG_LEVEL, OPT_TAG_TOP_N,
+	OPT_TAG_MIN, OPT_TAG_SURE, OPT_TAG_THRESHOLD, OPT_WRITEBACK, OPT_GENRE,
+	NOPTS
 };
 
 static const char *const levels[] = {
@@ -33,6 +37,14 @@ static const char *const levels[] = {
 	[MTAG_LOG_INFO] = "info", [MTAG_LOG_DEBUG] = "debug", NULL
 };
 static const char *const noyes[] = { "no", "yes", NULL };
+static const char *const writeback_modes[] = {
+	[MTAG_WRITEBACK_OFF] = "off", [MTAG_WRITEBACK_NEW] = "new",
+	[MTAG_WRITEBACK_ALL] = "all", NULL
+};
+static const char *const genre_policies[] = {
+	[MTAG_GENRE_KEEP] = "keep", [MTAG_GENRE_FILL] = "fill",
+	[MTAG_GENRE_REPLACE] = "replace", [MTAG_GENRE_APPEND] = "append", NULL
+};
 
 const struct mtag_conf_opt mtag_conf_opts[NOPTS] = {
 	[OPT_CONFIG] = { .shortopt = 'c', .type = MTAG_CONF_FILE,
@@ -144,6 +156,66 @@ const struct mtag_conf_opt mtag_conf_opts[NOPTS] = {
 	    .man = "The most verbose messages logged: to the standard error in\n"
 	    "the foreground, else to\n"
 	    ".Xr syslog 3 ." },
+	[OPT_TAG_TOP_N] = { .key = "tag_top_n", .type = MTAG_CONF_INT,
+	    .off = F(tag_top_n), .min = 1, .max = 1000, .def = "5",
+	    .arg = "n",
+	    .help = "a queried tag holds for a track among its n best",
+	    .man = "A tag named alone in a query of\n"
+	    ".Xr mtagctl 1\n"
+	    "holds for a track when it is among the track's\n"
+	    ".Ar n\n"
+	    "best tags and scores at least\n"
+	    ".Ic tag_min_score ,\n"
+	    "or when it scores at least\n"
+	    ".Ic tag_sure_score .\n"
+	    "Synonyms count as one tag, with the best score among them." },
+	[OPT_TAG_MIN] = { .key = "tag_min_score", .type = MTAG_CONF_SCORE,
+	    .off = F(tag_min_score), .def = "0.1", .arg = "score",
+	    .help = "... scoring at least this (0 to 1)",
+	    .man = "The score, from 0 to 1, that a tag among a track's\n"
+	    ".Ic tag_top_n\n"
+	    "best needs to hold." },
+	[OPT_TAG_SURE] = { .key = "tag_sure_score", .type = MTAG_CONF_SCORE,
+	    .off = F(tag_sure_score), .def = "0.5", .arg = "score",
+	    .help = "... or from this score, whatever its rank",
+	    .man = "The score, from 0 to 1, from which a tag holds whatever\n"
+	    "its rank among the track's tags." },
+	[OPT_TAG_THRESHOLD] = { .key = "tag_threshold",
+	    .type = MTAG_CONF_TAG_SCORE, .repeat = 1,
+	    .off = F(tag_thresholds), .countoff = F(ntag_thresholds),
+	    .arg = "tag:score",
+	    .help = "the tag holds from this score alone (repeatable)",
+	    .man = "Gives\n"
+	    ".Ar tag\n"
+	    "a threshold of its own: it holds for the tracks where it scores\n"
+	    "at least\n"
+	    ".Ar score ,\n"
+	    "from 0 to 1, whatever its rank, as in\n"
+	    ".Ql tag_threshold = female vocal:0.3 .\n"
+	    "Repeat the option for several tags." },
+	[OPT_WRITEBACK] = { .key = "writeback", .type = MTAG_CONF_ENUM,
+	    .off = F(writeback), .names = writeback_modes, .def = "off",
+	    .help = "write the tags into the files after analysis",
+	    .man = "Whether mtagd writes the tags of each analysis into the\n"
+	    "file, as\n"
+	    ".Ic mtagctl writeback\n"
+	    "does:\n"
+	    ".Cm off ,\n"
+	    ".Cm new\n"
+	    "(files it has not written before) or\n"
+	    ".Cm all ." },
+	[OPT_GENRE] = { .key = "genre", .type = MTAG_CONF_ENUM,
+	    .off = F(genre), .names = genre_policies, .def = "fill",
+	    .help = "what tag writing does to a file's genre",
+	    .man = "What writing the tags does to a file's genre:\n"
+	    ".Cm keep\n"
+	    "it,\n"
+	    ".Cm fill\n"
+	    "it when the file has none,\n"
+	    ".Cm replace\n"
+	    "it, or\n"
+	    ".Cm append\n"
+	    "the genres it lacks." },
 };
 const int mtag_conf_nopts = NOPTS;
 
@@ -168,12 +240,18 @@ intp(const struct mtag_conf *c, size_t off)
 	return (int *)((char *)c + off);
 }
 
+static double *
+doublep(const struct mtag_conf *c, const struct mtag_conf_opt *o)
+{
+	return (double *)((char *)c + o->off);
+}
+
 static int
 is_string(const struct mtag_conf_opt *o)
 {
 	return o->type == MTAG_CONF_DIR || o->type == MTAG_CONF_PATH ||
 	    o->type == MTAG_CONF_MODEL || o->type == MTAG_CONF_GLOB ||
-	    o->type == MTAG_CONF_FILE;
+	    o->type == MTAG_CONF_FILE || o->type == MTAG_CONF_TAG_SCORE;
 }
 
 int
@@ -225,6 +303,34 @@ parse_int(const char *s, int duration, long long *v)
 	return 0;
 }
 
+/* Parses a score from 0 to 1 into *v. Returns 0, or -1 when s is not
+ * one. */
+static int
+parse_score(const char *s, double *v)
+{
+	char *end;
+
+	*v = strtod(s, &end);
+	return end == s || *end != '\0' || !(*v >= 0 && *v <= 1) ? -1 : 0;
+}
+
+int
+mtag_conf_tag_score(const char *v, char *tag, size_t len, double *score)
+{
+	const char *colon = strrchr(v, ':');
+	size_t n;
+
+	if (colon == NULL || parse_score(colon + 1, score) == -1)
+		return -1;
+	for (n = colon - v; n > 0 && isspace((unsigned char)v[n - 1]); n--)
+		;
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(tag, v, n);
+	tag[n] = '\0';
+	return 0;
+}
+
 /* A copy of path, prefixed with the current folder when relative; NULL
  * with errno set on failure. */
 static char *
@@ -252,9 +358,16 @@ string_value(const struct mtag_conf_opt *o, const char *v, const char *where,
     const char *name, char **out, char *err, size_t errlen)
 {
 	struct stat st;
+	char tag[256];
+	double score;
 	size_t n;
 
-	if (o->type == MTAG_CONF_GLOB ||
+	if (o->type == MTAG_CONF_TAG_SCORE && mtag_conf_tag_score(v, tag,
+	    sizeof(tag), &score) == -1)
+		return mtag_seterr(err, errlen, where, "%s: '%s' is not "
+		    "TAG:SCORE, a tag and a score from 0 to 1", name,
+		    v);
+	if (o->type == MTAG_CONF_GLOB || o->type == MTAG_CONF_TAG_SCORE ||
 	    (o->type == MTAG_CONF_MODEL && strchr(v, '/') == NULL))
 		*out = strdup(v);
 	else if (where != NULL && v[0] != '/')
@@ -342,6 +455,12 @@ set_value(struct mtag_conf *c, const struct mtag_conf_opt *o, const char *v,
 		return mtag_seterr(err, errlen, where, "%s: '%s' is not %s",
 		    name, v, join_names(o, ", ", " or ", names, sizeof(names)));
 	}
+	if (o->type == MTAG_CONF_SCORE) {
+		if (parse_score(v, doublep(c, o)) == -1)
+			return mtag_seterr(err, errlen, where,
+			    "%s: '%s' is not a score from 0 to 1", name, v);
+		return 0;
+	}
 	if (parse_int(v, o->type == MTAG_CONF_DURATION, &n) == -1)
 		return mtag_seterr(err, errlen, where, "%s: '%s' is not %s",
 		    name, v, o->type == MTAG_CONF_DURATION ?
@@ -364,6 +483,10 @@ copy_value(struct mtag_conf *dst, const struct mtag_conf *src,
 	char **from, **to;
 	int i, n;
 
+	if (o->type == MTAG_CONF_SCORE) {
+		*doublep(dst, o) = *doublep(src, o);
+		return 0;
+	}
 	if (!is_string(o)) {
 		*intp(dst, o->off) = *intp(src, o->off);
 		return 0;
@@ -393,32 +516,6 @@ copy_value(struct mtag_conf *dst, const struct mtag_conf *src,
 	return 0;
 }
 
-/* Levenshtein distance from a to b, a name of the table. */
-static int
-distance(const char *a, const char *b)
-{
-	int row[64], i, j, diag, up, best;
-	int la = strlen(a), lb = strlen(b);
-
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		diag = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			up = row[j];
-			best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 /* The file key (or long option, when longopts) closest to word, matching it
  * against keys and long options, or NULL when none is near. */
 static const char *
@@ -435,7 +532,7 @@ closest(const char *word, int longopts)
 		for (k = 0; k < 2; k++) {
 			if ((cand = k == 0 ? o->key : o->longopt) == NULL)
 				continue;
-			d = distance(word, cand);
+			d = mtag_distance(word, cand);
 			if (d < bestd && d < (int)strlen(cand)) {
 				bestd = d;
 				best = name;
@@ -814,6 +911,8 @@ mtag_conf_print(const struct mtag_conf *c, FILE *f)
 		} else if (is_string(o)) {
 			if (*strp(c, o) != NULL)
 				fprintf(f, "%s = %s\n", o->key, *strp(c, o));
+		} else if (o->type == MTAG_CONF_SCORE) {
+			fprintf(f, "%s = %.15g\n", o->key, *doublep(c, o));
 		} else {
 			mtag_conf_format(o, *intp(c, o->off), buf,
 			    sizeof(buf));

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* What mtagd writes into the files after analysis. */
+enum { MTAG_WRITEBACK_OFF, MTAG_WRITEBACK_NEW, MTAG_WRITEBACK_ALL };
+
 struct mtag_conf {
 	char **libraries;	/* library roots, absolute */
 	int nlibraries;
@@ -19,6 +22,13 @@ struct mtag_conf {
 				   never */
 	int follow_symlinks;
 	int log_level;		/* MTAG_LOG_* */
+	/* When a bare tag holds in mtagctl's queries: see mtag.conf(5). */
+	int tag_top_n;
+	double tag_min_score, tag_sure_score;
+	char **tag_thresholds;	/* "TAG:SCORE" */
+	int ntag_thresholds;
+	int writeback;		/* MTAG_WRITEBACK_* */
+	int genre;		/* MTAG_GENRE_* of writeback.h */
 
 	/* Command line only. */
 	char *config_path;	/* the file read (absolute), or NULL when none */
@@ -67,6 +77,9 @@ enum mtag_conf_type {
 	MTAG_CONF_DURATION,	/* seconds from min to max, written 30s, 15m,
 				   24h, 2d or 30 */
 	MTAG_CONF_ENUM,		/* one of names, stored as its index */
+	MTAG_CONF_SCORE,	/* a number from 0 to 1, stored as a double */
+	MTAG_CONF_TAG_SCORE,	/* a string "TAG:SCORE", TAG not empty and
+				   SCORE as for MTAG_CONF_SCORE */
 	/* Command line only, without an argument unless noted. */
 	MTAG_CONF_SET,		/* stores min into its int field */
 	MTAG_CONF_FILE,		/* the configuration file, an argument */
@@ -98,6 +111,11 @@ extern const int mtag_conf_nopts;
 
 /* Whether o takes a value (all but SET, HELP and VERSION do). */
 int mtag_conf_has_arg(const struct mtag_conf_opt *o);
+
+/* Splits v, the value of a TAG_SCORE option, into its tag (into tag, len
+ * bytes) and *score. Returns 0, or -1 when v is not one or the tag does
+ * not fit. */
+int mtag_conf_tag_score(const char *v, char *tag, size_t len, double *score);
 
 /* Writes v, the value of an INT, DURATION or ENUM option, in the file's
  * syntax: durations in their largest whole unit. */

@@ -7,7 +7,6 @@
 
 #include <cblas.h>
 
-#include "decode.h"
 #include "error.h"
 #include "log.h"
 #include "model.h"
@@ -66,8 +65,7 @@ analyse(struct worker *wk, int64_t track, const char *path, char *err,
 		return mtag_seterr(err, errlen, path, "out of memory");
 	emb = probs + ntags;
 	chunks = emb + dim;
-	if (mtag_decode_file(path, mtag_model_rate(m), 0, &pcm, &n, err,
-	    errlen) < 0)
+	if (mtag_model_decode(m, path, &pcm, &n, err, errlen) < 0)
 		goto done;
 	if (mtag_model_run_track(m, pcm, n, probs, emb, chunks, &pool->cancel,
 	    &nchunks) == 1) {

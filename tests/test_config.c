@@ -115,7 +115,11 @@ same_conf(const struct mtag_conf *a, const struct mtag_conf *b)
 	    strcmp(a->model, b->model) == 0 && a->workers == b->workers &&
 	    a->rescan_interval == b->rescan_interval &&
 	    a->follow_symlinks == b->follow_symlinks &&
-	    a->log_level == b->log_level;
+	    a->log_level == b->log_level && a->tag_top_n == b->tag_top_n &&
+	    a->tag_min_score == b->tag_min_score &&
+	    a->tag_sure_score == b->tag_sure_score &&
+	    same_list(a->tag_thresholds, a->ntag_thresholds,
+	    b->tag_thresholds, b->ntag_thresholds);
 }
 
 static void
@@ -137,6 +141,8 @@ test_defaults(void)
 	CHECK(c.rescan_interval == 86400);
 	CHECK(c.follow_symlinks == 0);
 	CHECK(c.log_level == MTAG_LOG_INFO);
+	CHECK(c.tag_top_n == 5 && c.tag_min_score == 0.1 &&
+	    c.tag_sure_score == 0.5 && c.ntag_thresholds == 0);
 	CHECK(c.config_path == NULL);
 	CHECK(c.foreground == 0 && c.check_only == 0 && c.cmdline == 0);
 	mtag_conf_free(&c);
@@ -175,6 +181,7 @@ test_file(void)
 {
 	static char *libs[] = { "/srv/music", "/home/a/Music", "/" };
 	static char *excl[] = { "*.part", "Pod casts # not a comment" };
+	static char *thresholds[] = { "female vocal:0.3", "rock : 1" };
 	struct mtag_conf c;
 	char *path;
 
@@ -192,6 +199,11 @@ test_file(void)
 	    "exclude = Pod casts # not a comment\n"
 	    "rescan_interval = 15m\n"
 	    "follow_symlinks = yes\n"
+	    "tag_top_n = 3\n"
+	    "tag_min_score = 0.05\n"
+	    "tag_sure_score = .4\n"
+	    "tag_threshold = female vocal:0.3\n"
+	    "tag_threshold = rock : 1\n"
 	    "log_level = debug");
 	if (load(&c, "-c", path, NULL) != 0) {
 		test_failures++;
@@ -205,6 +217,9 @@ test_file(void)
 	CHECK(c.rescan_interval == 900);
 	CHECK(c.follow_symlinks == 1);
 	CHECK(c.log_level == MTAG_LOG_DEBUG);
+	CHECK(c.tag_top_n == 3 && c.tag_min_score == 0.05 &&
+	    c.tag_sure_score == 0.4);
+	CHECK(same_list(c.tag_thresholds, c.ntag_thresholds, thresholds, 2));
 	CHECK(strcmp(c.config_path, path) == 0);
 	mtag_conf_free(&c);
 
@@ -354,6 +369,24 @@ test_file_errors(void)
 		    "t.conf:1: unknown option 'db' (did you mean 'database'?)" },
 		{ "Library = /x\n", "t.conf:1: unknown option 'Library' "
 		    "(did you mean 'library'?)" },
+		{ "tag_top_n = 0\n",
+		    "t.conf:1: tag_top_n: '0' is out of range (1..1000)" },
+		{ "tag_min_score = 1.5\n", "t.conf:1: tag_min_score: '1.5' is "
+		    "not a score from 0 to 1" },
+		{ "tag_sure_score = -0.1\n", "t.conf:1: tag_sure_score: "
+		    "'-0.1' is not a score from 0 to 1" },
+		{ "tag_sure_score = half\n", "t.conf:1: tag_sure_score: 'half' "
+		    "is not a score from 0 to 1" },
+		{ "tag_threshold = rock\n", "t.conf:1: tag_threshold: "
+		    "'rock' is not TAG:SCORE, a tag and a score from 0 to 1" },
+		{ "tag_threshold = :0.5\n", "t.conf:1: tag_threshold: "
+		    "':0.5' is not TAG:SCORE" },
+		{ "tag_threshold = rock:2\n", "t.conf:1: tag_threshold: "
+		    "'rock:2' is not TAG:SCORE" },
+		{ "tag_threshold = rock:\n", "t.conf:1: tag_threshold: "
+		    "'rock:' is not TAG:SCORE" },
+		{ "tag_min_scor = 0.1\n", "t.conf:1: unknown option "
+		    "'tag_min_scor' (did you mean 'tag_min_score'?)" },
 	};
 	size_t i;
 
@@ -405,6 +438,24 @@ file_contains(const char *path, const char *s)
 }
 
 static void
+test_tag_score(void)
+{
+	char tag[16];
+	double score;
+
+	CHECK(mtag_conf_tag_score("female vocal : 0.25", tag, sizeof(tag),
+	    &score) == 0);
+	CHECK(strcmp(tag, "female vocal") == 0 && score == 0.25);
+	CHECK(mtag_conf_tag_score("a:b:1", tag, sizeof(tag), &score) == 0);
+	CHECK(strcmp(tag, "a:b") == 0 && score == 1);
+	CHECK(mtag_conf_tag_score("rock", tag, sizeof(tag), &score) == -1);
+	CHECK(mtag_conf_tag_score("rock:1.1", tag, sizeof(tag), &score) ==
+	    -1);
+	CHECK(mtag_conf_tag_score("a very long tag name:0.5", tag, sizeof(tag),
+	    &score) == -1);
+}
+
+static void
 test_help(void)
 {
 	char *out = tmp_path("stdout");
@@ -418,6 +469,9 @@ test_help(void)
 	CHECK(file_contains(out, "rescan_interval = duration"));
 	CHECK(file_contains(out, "(default 24h)"));
 	CHECK(file_contains(out, "log_level = error|warn|info|debug"));
+	CHECK(file_contains(out, "tag_min_score = score"));
+	CHECK(file_contains(out, "(default 0.1)"));
+	CHECK(file_contains(out, "tag_threshold = tag:score"));
 	CHECK(load_captured(out, "--help") == 1);
 }
 
@@ -498,7 +552,9 @@ test_print(void)
 	if (load(&c, "-c", write_file("p.conf", "library = /srv/music\n"
 	    "library = /home/a/My Music\nexclude = *.part\n"
 	    "rescan_interval = 90\nfollow_symlinks = yes\n"
-	    "log_level = warn\nmodel = /m/best_model.pth\n"), "--workers",
+	    "log_level = warn\nmodel = /m/best_model.pth\n"
+	    "tag_sure_score = 0.35\ntag_threshold = female vocal:0.3\n"
+	    "tag_threshold = piano:0.05\n"), "--workers",
 	    "9", NULL) != 0) {
 		test_failures++;
 		return;
@@ -513,6 +569,9 @@ test_print(void)
 	    "library = /home/a/My Music\n"));
 	CHECK(file_contains(out, "rescan_interval = 90s\n"));
 	CHECK(file_contains(out, "workers = 9\n"));
+	CHECK(file_contains(out, "tag_top_n = 5\ntag_min_score = 0.1\n"
+	    "tag_sure_score = 0.35\ntag_threshold = female vocal:0.3\n"
+	    "tag_threshold = piano:0.05\n"));
 	if (load(&p, "-c", out, NULL) == 0) {
 		CHECK(same_conf(&c, &p));
 		mtag_conf_free(&p);
@@ -577,6 +636,7 @@ main(void)
 	test_command_line();
 	test_durations();
 	test_file_errors();
+	test_tag_score();
 	test_help();
 	test_reload();
 	test_print();

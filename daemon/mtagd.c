@@ -398,6 +398,7 @@ run(struct daemon *d)
 			log_warn("inotify");
 		if (pfd[1].revents & POLLIN)
 			control_serve(d);
+		mtag_indexer_settle(d->ix);
 	}
 	mtag_notify("STOPPING=1");
 	log_info("stopping");

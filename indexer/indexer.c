@@ -13,6 +13,15 @@
 #include "sha256.h"
 #include "watch.h"
 
+/* A file modified less than this long ago may still be being written; it
+ * is looked at again once it has settled. */
+#define SETTLE_S 2
+
+struct deferred {
+	char *path;
+	time_t due;
+};
+
 struct mtag_indexer {
 	mtag_db *db;
 	const struct mtag_scan_opts *opts;
@@ -22,6 +31,8 @@ struct mtag_indexer {
 	struct timespec last_tick;
 	int64_t gen;		/* of the scan in progress, 0 outside scans */
 	struct mtag_indexer_stats st;
+	struct deferred *deferred;	/* files to look at again */
+	size_t ndeferred, capdeferred;
 };
 
 mtag_indexer *
@@ -48,8 +59,13 @@ mtag_indexer_new(mtag_db *db, const struct mtag_scan_opts *opts,
 void
 mtag_indexer_free(mtag_indexer *ix)
 {
+	size_t i;
+
 	if (ix == NULL)
 		return;
+	for (i = 0; i < ix->ndeferred; i++)
+		free(ix->deferred[i].path);
+	free(ix->deferred);
 	mtag_watch_free(ix->watch);
 	free(ix);
 }
@@ -121,6 +137,54 @@ index_file(mtag_indexer *ix, const char *path, const struct stat *st)
 	}
 }
 
+/* Whether the file was modified too recently to be complete; if so it is
+ * put aside for mtag_indexer_settle. */
+static int
+defer(mtag_indexer *ix, const char *path, const struct stat *st)
+{
+	time_t now = time(NULL);
+	struct deferred *d;
+	char *copy;
+
+	if (st->st_mtime < now - SETTLE_S || st->st_mtime > now)
+		return 0;
+	if (ix->ndeferred == ix->capdeferred) {
+		size_t cap = ix->capdeferred ? 2 * ix->capdeferred : 64;
+
+		if ((d = realloc(ix->deferred, cap * sizeof(*d))) == NULL)
+			return 0;
+		ix->deferred = d;
+		ix->capdeferred = cap;
+	}
+	if ((copy = strdup(path)) == NULL)
+		return 0;
+	ix->deferred[ix->ndeferred].path = copy;
+	ix->deferred[ix->ndeferred++].due = now + SETTLE_S;
+	return 1;
+}
+
+void
+mtag_indexer_settle(mtag_indexer *ix)
+{
+	time_t now = time(NULL);
+	struct stat st;
+	size_t i = 0;
+
+	while (i < ix->ndeferred) {
+		struct deferred d = ix->deferred[i];
+
+		if (d.due > now) {
+			i++;
+			continue;
+		}
+		ix->deferred[i] = ix->deferred[--ix->ndeferred];
+		if (lstat(d.path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    !defer(ix, d.path, &st))
+			index_file(ix, d.path, &st);
+		free(d.path);
+	}
+}
+
 static void
 watch_dir(mtag_indexer *ix, const char *path)
 {
@@ -145,8 +209,8 @@ scan_entry(void *arg, const char *path, const struct stat *st, int is_dir)
 
 	if (is_dir)
 		watch_dir(ix, path);
-	else
-		index_file(ix, path, st);
+	else if (ix->gen > 0 || !wanted(ix, path) || !defer(ix, path, st))
+		index_file(ix, path, st);	/* reconciliation scans mark all */
 	return tick(ix, 0);
 }
 

@@ -46,6 +46,11 @@ void mtag_indexer_unwatch(mtag_indexer *ix, const char *root);
  * first. Returns 0 or -1 (errno). */
 int mtag_indexer_events(mtag_indexer *ix, int timeout_ms);
 
+/* Records the files that the scan of a new folder found still changing,
+ * once they have settled (it may meet a file being copied in). Call it
+ * every second or so. */
+void mtag_indexer_settle(mtag_indexer *ix);
+
 /* The counters so far; rescan_needed is cleared by reading it. */
 void mtag_indexer_stats(mtag_indexer *ix, struct mtag_indexer_stats *st);
 

@@ -163,6 +163,30 @@ scan_all(struct daemon *d)
 	mtag_workers_wake(d->workers);
 }
 
+/* Starts the workers with the writeback options of the configuration. */
+static mtag_workers *
+start_pool(struct daemon *d, const mtag_store_entry *e, const mtag_ckpt *ck,
+    char *err, size_t errlen)
+{
+	const struct mtag_conf *c = &d->conf;
+	char tags[c->ntag_thresholds + 1][256];
+	const char *tagp[c->ntag_thresholds + 1];
+	double scores[c->ntag_thresholds + 1];
+	struct mtag_workers_writeback wb = { c->writeback, e->name, {
+	    c->tag_top_n, c->tag_min_score, c->tag_sure_score, tagp, scores,
+	    c->ntag_thresholds, c->genre, 0 } };
+	int i;
+
+	for (i = 0; i < c->ntag_thresholds; i++) {
+		/* Valid: the configuration was checked when loaded. */
+		mtag_conf_tag_score(c->tag_thresholds[i], tags[i],
+		    sizeof(tags[i]), &scores[i]);
+		tagp[i] = tags[i];
+	}
+	return mtag_workers_start(d->db, d->model_id, ck, e->arch[0] ?
+	    e->arch : NULL, c->workers, &wb, err, errlen);
+}
+
 /* Loads the configured model, registers it and starts the workers. */
 static int
 start_workers(struct daemon *d)
@@ -190,9 +214,7 @@ start_workers(struct daemon *d)
 		log_warnx("%s", mtag_db_errmsg(d->db));
 		goto done;
 	}
-	if ((d->workers = mtag_workers_start(d->db, d->model_id, ck,
-	    e.arch[0] ? e.arch : NULL, d->conf.workers, err,
-	    sizeof(err))) == NULL) {
+	if ((d->workers = start_pool(d, &e, ck, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		goto done;
 	}

@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 
+#include "conf.h"
 #include "error.h"
 #include "log.h"
 #include "model.h"
@@ -19,6 +20,7 @@ struct worker {
 	mtag_workers *pool;
 	pthread_t thread;
 	mtag_model *model;
+	mtag_writeback *wb;	/* NULL: writeback off */
 	char *path;		/* in flight, under the pool's lock */
 	int started;
 };
@@ -28,6 +30,7 @@ struct mtag_workers {
 	int64_t model_id;
 	int n;
 	struct worker *w;
+	int writeback;		/* MTAG_WRITEBACK_* */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -88,6 +91,25 @@ done:
 	return rc;
 }
 
+/* Writes the analysis into the file, as the writeback option says. */
+static void
+write_back(struct worker *wk, int64_t track, const char *path)
+{
+	mtag_workers *pool = wk->pool;
+	char err[1024];
+	int rc;
+
+	if (pool->writeback == MTAG_WRITEBACK_NEW &&
+	    (rc = mtag_db_journal_wrote(pool->db, path)) != 0) {
+		if (rc < 0)
+			log_warnx("%s", mtag_db_errmsg(pool->db));
+		return;
+	}
+	if (mtag_writeback_file(wk->wb, track, path, NULL, err,
+	    sizeof(err)) < 0)
+		log_warnx("%s", err);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -124,6 +146,8 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&pool->lock);
 
 		rc = analyse(wk, track, path, err, sizeof(err));
+		if (rc == 0 && wk->wb != NULL)
+			write_back(wk, track, path);
 		if (rc == 1)
 			mtag_db_job_requeue(pool->db, track, pool->model_id);
 		else if (rc < 0) {
@@ -150,7 +174,8 @@ worker_main(void *arg)
 
 mtag_workers *
 mtag_workers_start(mtag_db *db, int64_t model_id, const mtag_ckpt *ck,
-    const char *arch, int n, char *err, size_t errlen)
+    const char *arch, int n, const struct mtag_workers_writeback *wb,
+    char *err, size_t errlen)
 {
 	mtag_workers *pool;
 	int i;
@@ -164,6 +189,7 @@ mtag_workers_start(mtag_db *db, int64_t model_id, const mtag_ckpt *ck,
 	pool->db = db;
 	pool->model_id = model_id;
 	pool->n = n;
+	pool->writeback = wb->mode;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->cond, NULL);
 	/* One BLAS thread per worker: the workers share the cores. */
@@ -174,6 +200,10 @@ mtag_workers_start(mtag_db *db, int64_t model_id, const mtag_ckpt *ck,
 
 		wk->pool = pool;
 		if ((wk->model = mtag_model_load(ck, arch, err,
+		    errlen)) == NULL)
+			goto fail;
+		if (wb->mode != MTAG_WRITEBACK_OFF && (wk->wb =
+		    mtag_writeback_new(db, wb->model, &wb->opts, err,
 		    errlen)) == NULL)
 			goto fail;
 		if (pthread_create(&wk->thread, NULL, worker_main, wk) != 0) {
@@ -223,6 +253,7 @@ mtag_workers_stop(mtag_workers *w)
 		if (w->w[i].started)
 			pthread_join(w->w[i].thread, NULL);
 		mtag_model_free(w->w[i].model);
+		mtag_writeback_free(w->w[i].wb);
 	}
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);

@@ -9,14 +9,24 @@
 
 #include "ckpt.h"
 #include "db.h"
+#include "writeback.h"
 
 typedef struct mtag_workers mtag_workers;
 
+/* What the workers write into the files after each analysis. */
+struct mtag_workers_writeback {
+	int mode;		/* MTAG_WRITEBACK_OFF, _NEW (files mtag has
+				   not written) or _ALL of conf.h */
+	const char *model;	/* the model's name */
+	struct mtag_writeback_opts opts;
+};
+
 /* Starts n workers analysing the queue of model_id with the model in ck
- * (loaded once per worker; ck may be freed on return). NULL with a message
- * in err on failure. */
+ * (loaded once per worker; ck may be freed on return), writing the tags
+ * into the files as wb says. NULL with a message in err on failure. */
 mtag_workers *mtag_workers_start(mtag_db *db, int64_t model_id,
-    const mtag_ckpt *ck, const char *arch, int n, char *err, size_t errlen);
+    const mtag_ckpt *ck, const char *arch, int n,
+    const struct mtag_workers_writeback *wb, char *err, size_t errlen);
 
 /* Tells idle workers that analyses were queued. */
 void mtag_workers_wake(mtag_workers *w);

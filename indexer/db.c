@@ -1379,6 +1379,25 @@ mtag_db_journal_last(mtag_db *db, int64_t *run_id)
 	return end(db, rc);
 }
 
+int
+mtag_db_journal_wrote(mtag_db *db, const char *path)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (begin(db, 0) == -1)
+		return -1;
+	if ((s = once(db, "SELECT count(*) FROM writeback_files f JOIN "
+	    "writeback_runs r ON r.id = f.run_id WHERE f.path = ? AND "
+	    "f.state = 'written' AND r.undone_at IS NULL")) == NULL)
+		return end(db, -1);
+	sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+	if ((rc = step(db, s)) == 1)
+		rc = sqlite3_column_int64(s, 0) > 0;
+	sqlite3_finalize(s);
+	return end(db, rc);
+}
+
 static int
 journal_read(mtag_db *db, int64_t run_id, int (*fn)(void *, const char *,
     const char *, const char *, const char *), void *arg)

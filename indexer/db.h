@@ -173,4 +173,8 @@ int mtag_db_journal_read(mtag_db *db, int64_t run_id,
 /* Marks run_id undone. Returns 0 or -1. */
 int mtag_db_journal_undone(mtag_db *db, int64_t run_id);
 
+/* Returns 1 when a run not undone wrote the file at path, 0 when none did,
+ * or -1. */
+int mtag_db_journal_wrote(mtag_db *db, const char *path);
+
 #endif

@@ -68,6 +68,17 @@ stop() {
 	! kill -0 "$pid" 2>/dev/null
 }
 analysed() { sql "SELECT count(*) FROM analyses WHERE status='done'"; }
+# until_ffprobe SECONDS FILE: waits for mtag's fields in FILE.
+until_ffprobe() {
+	n=$(($1 * 10))
+	while [ "$n" -gt 0 ]; do
+		ffprobe -loglevel error -show_entries format_tags "$2" |
+		    grep -qi '^TAG:MTAG_MODEL=musicnn-mtat' && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
 
 "$MTAGCTL" model fetch musicnn-mtat || exit 1
 
@@ -207,6 +218,23 @@ check "the queue resumes after a restart" until_sql 120 \
 wait $r1 $r2
 check "no duplicate track" test "$(sql "SELECT count(*) FROM tracks")" -eq 12
 check "readers never saw a locked database" test ! -s "$tmp/readers.err"
+check "stop" stop
+pid=
+
+# writeback = new: tags written after the analysis, the write not analysed.
+mkdir -p "$XDG_CONFIG_HOME/mtag"
+echo "writeback = new" >"$XDG_CONFIG_HOME/mtag/mtag.conf"
+start
+idle
+make_audio "$tmp/wb.src.flac" 1999 "Written back" &&
+    cp "$tmp/wb.src.flac" "$tmp/wb.flac" && mv "$tmp/wb.flac" "$lib/wb.flac"
+check "writeback: the file gets the tags" until_ffprobe 60 "$lib/wb.flac"
+idle
+check "writeback: mtagd does not analyse its own write" test "$("$MTAGCTL" \
+    status --json | sed 's/.*"analysed_since_start": \([0-9]*\).*/\1/')" -eq 1
+check "writeback: the audio is kept" test "$(ffmpeg -nostdin -loglevel error \
+    -i "$lib/wb.flac" -f md5 -)" = "$(ffmpeg -nostdin -loglevel error \
+    -i "$tmp/wb.src.flac" -f md5 -)"
 check "stop" stop
 pid=
 check "integrity at the end" test "$(sql 'PRAGMA integrity_check')" = ok

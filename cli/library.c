@@ -647,33 +647,28 @@ mtag_library_holds(const mtag_library *lib, const struct mtag_tag *t,
 {
 	const struct mtag_tag_rule *r = &lib->rule;
 	char buf[160];
-	int holds;
+	int holds = isnan(score) ? MTAG_HOLDS_NOT : mtag_tag_holds(score, rank,
+	    t->threshold, r->top_n, r->min_score, r->sure_score);
 
-	if (isnan(score)) {
-		holds = 0;
+	if (isnan(score))
 		snprintf(buf, sizeof(buf), "not analysed");
-	} else if (t->threshold >= 0) {
-		holds = score >= as_score(t->threshold);
+	else if (t->threshold >= 0)
 		snprintf(buf, sizeof(buf), "%s its own threshold %.2f",
 		    holds ? "reaches" : "under", t->threshold);
-	} else if (score >= as_score(r->sure_score)) {
-		holds = 1;
+	else if (holds == MTAG_HOLDS_SURE)
 		snprintf(buf, sizeof(buf), "scores %.2f or more",
 		    r->sure_score);
-	} else if (rank <= r->top_n && score >= as_score(r->min_score)) {
-		holds = 1;
+	else if (holds == MTAG_HOLDS_TOP)
 		snprintf(buf, sizeof(buf), "in the top %d, %.2f or more",
 		    r->top_n, r->min_score);
-	} else {
-		holds = 0;
+	else
 		snprintf(buf, sizeof(buf), rank <= r->top_n ?
 		    "in the top %d but under %.2f" :
 		    "not in the top %d, under %.2f", r->top_n,
 		    rank <= r->top_n ? r->min_score : r->sure_score);
-	}
 	if (why != NULL)
 		snprintf(why, len, "%s", buf);
-	return holds;
+	return holds != MTAG_HOLDS_NOT;
 }
 
 int64_t

@@ -214,3 +214,18 @@ mtag_vocabulary_find(const char *dataset, const char *tag,
 				return 0;
 	return -1;
 }
+
+int
+mtag_tag_holds(double score, int rank, double threshold, int top_n,
+    double min_score, double sure_score)
+{
+	float v = (float)score;
+
+	if (threshold >= 0)
+		return v >= (float)threshold ? MTAG_HOLDS_OWN : MTAG_HOLDS_NOT;
+	if (v >= (float)sure_score)
+		return MTAG_HOLDS_SURE;
+	if (rank <= top_n && v >= (float)min_score)
+		return MTAG_HOLDS_TOP;
+	return MTAG_HOLDS_NOT;
+}

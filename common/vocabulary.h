@@ -23,4 +23,16 @@ int mtag_vocabulary_get(int i, struct mtag_vocabulary_entry *e);
 int mtag_vocabulary_find(const char *dataset, const char *tag,
     struct mtag_vocabulary_entry *e);
 
+/* Why a canonical tag named alone holds for a track, or does not. */
+enum { MTAG_HOLDS_NOT, MTAG_HOLDS_OWN, MTAG_HOLDS_SURE, MTAG_HOLDS_TOP };
+
+/* The rule of mtag.conf(5) for a canonical tag scoring score, ranked rank
+ * among the track's canonical tags: its own threshold when threshold is
+ * not negative, else a score of sure_score, or a rank within top_n with a
+ * score of min_score. Scores compare as float32, as they are stored.
+ * Returns MTAG_HOLDS_NOT when it does not hold, otherwise the clause that
+ * makes it. */
+int mtag_tag_holds(double score, int rank, double threshold, int top_n,
+    double min_score, double sure_score);
+
 #endif

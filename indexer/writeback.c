@@ -624,11 +624,13 @@ passes(const mtag_writeback *wb, const char *canonical, double score,
 {
 	int i;
 
+	double threshold = -1;
+
 	for (i = 0; i < wb->o.nthresholds; i++)
 		if (strcasecmp(wb->thr_tags[i], canonical) == 0)
-			return score >= wb->o.threshold_scores[i];
-	return (rank <= wb->o.top_n && score >= wb->o.min_score) ||
-	    score >= wb->o.sure_score;
+			threshold = wb->o.threshold_scores[i];
+	return mtag_tag_holds(score, rank, threshold, wb->o.top_n,
+	    wb->o.min_score, wb->o.sure_score) != MTAG_HOLDS_NOT;
 }
 
 /*

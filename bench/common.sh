@@ -96,8 +96,10 @@ stop_daemon() {
 	pid=
 }
 
-# vmhwm: the daemon's peak resident set so far, in kB.
+# vmhwm, vmrss: the daemon's peak resident set so far, its resident set
+# now, in kB.
 vmhwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status"; }
+vmrss() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
 
 # sql DB QUERY
 sql() { sqlite3 -readonly -cmd ".timeout 5000" "$1" "$2"; }

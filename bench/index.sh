@@ -6,7 +6,7 @@
 #   - mtagd with its default workers (one per CPU) from an empty database:
 #     the wall time from its start until every track is analysed (so
 #     including the model's loading and the scan), in tracks/s; its CPU time
-#     per track; its peak RSS (VmHWM);
+#     per track; its peak RSS (VmHWM); the database's size;
 #   - mtagctl tag over the same files, one after the other: tracks/s and
 #     peak RSS.
 #
@@ -83,6 +83,8 @@ rate=$("$MTAGCTL" status --json | sed -n 's/.*"rate": \([0-9.]*\).*/\1/p')
 workers=$("$MTAGCTL" status --json |
     sed -n 's/.*"workers": \([0-9]*\).*/\1/p')
 hwm=$(vmhwm)
+dbsize=$(sql "$db" "SELECT page_count * page_size FROM pragma_page_count(),
+    pragma_page_size()")
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, "");
     printf "%.1f", ($12 + $13) / hz }' "/proc/$pid/stat")
 stop_daemon || exit 1
@@ -99,13 +101,15 @@ read -r tag_s tag_kb tag_u tag_sys <"$tmp/time"
 awk -v n="$n" -v w="$wall" -v wk="$workers" -v r="$rate" -v cpu="$cpu" \
     -v h="$hwm" -v ts="$tag_s" -v tk="$tag_kb" -v l1="$load" -v l2="$load2" \
     -v tcpu="$(echo "$tag_u $tag_sys" | awk '{ print $1 + $2 }')" \
+    -v dbs="$dbsize" \
     -v m="$(machine)" -v rev="$(revision)" 'BEGIN {
 	printf "index: %d tracks (4 min MP3) in %.1f s = %.3f tracks/s " \
 	    "(mtagd, %d workers, musicnn-mtat), daemon peak RSS %.0f MB; " \
 	    "mtagctl tag: %.1f s = %.3f tracks/s, peak RSS %.0f MB\n",
 	    n, w, n / w, wk, h / 1024, ts, n / ts, tk / 1024
 	printf "  CPU s/track: mtagd %.2f, mtagctl tag %.2f; rate mtagd " \
-	    "reported at the end: %.3f tracks/s\n", cpu / n, tcpu / n, r
+	    "reported at the end: %.3f tracks/s; db %.0f KB (%.1f KB/track)\n",
+	    cpu / n, tcpu / n, r, dbs / 1024, dbs / 1024 / n
 	printf "  load average before: mtagd %s, mtagctl %s; %s; source %s\n",
 	    l1, l2, m, rev
 }'

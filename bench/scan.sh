@@ -74,6 +74,7 @@ during=$(done_count)
 tracks=$(sql "$db" "SELECT count(*) FROM tracks")
 size=$(db_bytes)
 hwm_scan=$(vmhwm)
+rss_scan=$(vmrss)
 [ "$tracks" -eq "$n" ] || echo "$0: $tracks tracks in the database," \
     "expected $n" >&2
 
@@ -92,6 +93,7 @@ a1=$(done_count)
 dt=$(elapsed "$t0")
 failed=$(failed_count)
 hwm_end=$(vmhwm)
+rss_end=$(vmrss)
 t=$(now)
 stop_daemon || exit 1
 stop_s=$(elapsed "$t")
@@ -116,6 +118,7 @@ fi
 awk -v n="$n" -v s="$scan_s" -v mode="$mode" -v size="$size" \
     -v h1="$hwm_scan" -v h2="$hwm_end" -v a="$((a1 - a0))" -v dt="$dt" \
     -v w="$workers" -v rescan="$rescan_s" -v stop="$stop_s" \
+    -v r1="$rss_scan" -v r2="$rss_end" \
     -v end="$size_end" -v done_="$a1" -v load="$load" \
     -v rev="$(revision)" -v cpu="$(machine)" 'BEGIN {
 	printf "scan: %d files in %.1f s (%.0f files/s), db %.1f MB, " \
@@ -125,6 +128,8 @@ awk -v n="$n" -v s="$scan_s" -v mode="$mode" -v size="$size" \
 	    "(%d in %.1f s, %d worker(s)); peak RSS %.0f MB; db %.1f MB " \
 	    "with %d analysed\n", a / dt, a, dt, w, h2 / 1024, end / 1048576,
 	    done_
+	printf "  RSS %.1f MB after the scan, %.1f MB at the end\n",
+	    r1 / 1024, r2 / 1024
 	printf "  restart: rescan of the unchanged library %.1f s; " \
 	    "exit after SIGTERM %.1f s\n", rescan, stop
 	printf "  load average before: %s; %s; source %s\n", load, cpu, rev

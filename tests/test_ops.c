@@ -1,5 +1,6 @@
 /* Checks every optimised operation against a naive reference on random
  * shapes and values. */
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -91,6 +92,27 @@ to_double(const float *x, size_t n)
 	return d;
 }
 
+static double
+max_abs(const double *a, size_t n)
+{
+	double m = 0.0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		m = fmax(m, fabs(a[i]));
+	return m;
+}
+
+/* The filters w of convolution s as mtag_conv2d reads them. */
+static float *
+conv_filters(const mtag_conv_shape *s, const float *w)
+{
+	float *f = malloc(sizeof(float) * mtag_conv_filter_size(s));
+
+	mtag_conv_filters(s, w, f);
+	return f;
+}
+
 static void
 test_conv2d(void)
 {
@@ -99,7 +121,7 @@ test_conv2d(void)
 	for (trial = 0; trial < 42; trial++) {
 		mtag_conv_shape s;
 		int OH, OW, relu = trial & 1;
-		float *x, *w, *b, *y, *col;
+		float *x, *w, *f, *b, *y, *col;
 		double *xd, *ref;
 		size_t nx;
 
@@ -133,17 +155,83 @@ test_conv2d(void)
 		xd = to_double(x, nx);
 		ref = malloc(sizeof(double) * s.O * OH * OW);
 		ref_conv(&s, xd, w, b, relu, ref);
-		mtag_conv2d(&s, x, w, b, relu, y, col);
-		/* Rounding grows with the 576 terms of the tiled cases. */
+		f = conv_filters(&s, w);
+		mtag_conv2d(&s, x, f, b, relu, y, col);
+		/* Rounding grows with the 576 terms of the tiled cases, and
+		 * with Winograd's transforms (7 taps over 16 filter rows or
+		 * more). */
 		CHECK(max_err(y, ref, (size_t)s.O * OH * OW) <
-		    (trial >= 40 ? 1e-4 : 1e-5));
+		    (trial >= 40 ? 1e-4 : 3e-5));
 		free(x);
 		free(w);
+		free(f);
 		free(b);
 		free(y);
 		free(col);
 		free(xd);
 		free(ref);
+	}
+}
+
+/* The shapes Winograd's algorithm runs (3 x 3 filters, stride 1, over 16
+ * channels or more), with edges falling inside tiles, several bands, pooled
+ * or not. */
+static void
+test_winograd(void)
+{
+	static const mtag_conv_shape shapes[] = {
+		{ .C = 16, .H = 9, .W = 13, .O = 5, .KH = 3, .KW = 3,
+		  .SH = 1, .SW = 1, .PH = 1, .PW = 1 },
+		{ .C = 24, .H = 10, .W = 30, .O = 7, .KH = 3, .KW = 3,
+		  .SH = 1, .SW = 1, .PH = 0, .PW = 0 },
+		{ .C = 40, .H = 96, .W = 301, .O = 33, .KH = 3, .KW = 3,
+		  .SH = 1, .SW = 1, .PH = 1, .PW = 1 },
+		{ .C = 17, .H = 3, .W = 4, .O = 3, .KH = 3, .KW = 3,
+		  .SH = 1, .SW = 1, .PH = 1, .PW = 1 },
+		{ .C = 64, .H = 5, .W = 5, .O = 70, .KH = 3, .KW = 3,
+		  .SH = 1, .SW = 1, .PH = 0, .PW = 1 },
+		{ .C = 256, .H = 40, .W = 700, .O = 20, .KH = 3, .KW = 3,
+		  .SH = 1, .SW = 1, .PH = 1, .PW = 1 },
+	};
+	size_t i;
+	int pooled;
+
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+	for (pooled = 0; pooled < 2; pooled++) {
+		const mtag_conv_shape *s = &shapes[i];
+		const int OH = mtag_conv_out_h(s), OW = mtag_conv_out_w(s);
+		const int KH = pooled ? (OH > 1 ? 2 : 1) : 1, KW = pooled ? 3 : 1;
+		const size_t nx = (size_t)s->C * s->H * s->W;
+		const size_t ny = (size_t)s->O * (OH / KH) * (OW / KW);
+		float *x = random_array(nx), *b = random_array(s->O);
+		float *w = random_array((size_t)s->O * s->C * s->KH * s->KW);
+		float *f = conv_filters(s, w), *y = random_array(ny);
+		float *col = random_array(mtag_conv_scratch(s));
+		double *xd = to_double(x, nx), *ref;
+		int o, r, c, a, e;
+
+		CHECK(mtag_conv_filter_size(s) > (size_t)s->O * s->C *
+		    s->KH * s->KW);	/* transformed, so not im2col */
+		ref = malloc(sizeof(double) * s->O * OH * OW);
+		ref_conv(s, xd, w, b, 1, ref);
+		for (o = 0; o < s->O && pooled; o++)	/* pool ref in place */
+		for (r = 0; r < OH / KH; r++)
+		for (c = 0; c < OW / KW; c++) {
+			double m = -INFINITY;
+
+			for (a = 0; a < KH; a++)
+				for (e = 0; e < KW; e++)
+					m = fmax(m, ref[((size_t)o * OH +
+					    r * KH + a) * OW + c * KW + e]);
+			ref[((size_t)o * (OH / KH) + r) * (OW / KW) + c] = m;
+		}
+		if (pooled)
+			mtag_conv2d_pool(s, x, f, b, KH, KW, y, col);
+		else
+			mtag_conv2d(s, x, f, b, 1, y, col);
+		CHECK(max_err(y, ref, ny) < 2e-4);
+		free(x), free(b), free(w), free(f), free(y), free(col);
+		free(xd), free(ref);
 	}
 }
 
@@ -158,7 +246,7 @@ test_conv2d_pool(void)
 	for (trial = 0; trial < 24; trial++) {
 		mtag_conv_shape s;
 		int OH, OW, KH, KW, PH, PW, o, i, j, a, bb;
-		float *x, *w, *b, *y, *col;
+		float *x, *w, *f, *b, *y, *col;
 		double *xd, *conv, *ref;
 		size_t nx;
 
@@ -205,10 +293,13 @@ test_conv2d_pool(void)
 					    i * KH + a) * OW + j * KW + bb]);
 			ref[((size_t)o * PH + i) * PW + j] = m;
 		}
-		mtag_conv2d_pool(&s, x, w, b, KH, KW, y, col);
+		f = conv_filters(&s, w);
+		mtag_conv2d_pool(&s, x, f, b, KH, KW, y, col);
+		/* Winograd's transforms (7 taps over 16 filter rows or more)
+		 * round a little more than the direct sums. */
 		CHECK(max_err(y, ref, (size_t)s.O * PH * PW) <
-		    (trial >= 20 ? 1e-4 : 1e-5));
-		free(x), free(w), free(b), free(y), free(col);
+		    (trial >= 20 ? 1e-4 : 3e-5));
+		free(x), free(w), free(f), free(b), free(y), free(col);
 		free(xd), free(conv), free(ref);
 	}
 }
@@ -527,8 +618,9 @@ ref_block(const mtag_block *b, const double *x, double *y)
 		ref_conv(s, x, b->w1, b->b1, 1, t);
 		ref_conv(&b->s2, t, b->w2, b->b2, 0, u);
 		if (b->se_w1 != NULL) {
-			double mean[16], hid[16], gate;
+			double mean[32], hid[16], gate;
 
+			assert(s->O <= 32 && b->se_hidden <= 16);
 			for (o = 0; o < s->O; o++) {
 				mean[o] = 0;
 				for (i = 0; i < L; i++)
@@ -580,11 +672,13 @@ test_blocks(void)
 
 	for (trial = 0; trial < 24; trial++) {
 		const int oned = trial & 1, n = 3;
-		mtag_block b[3];
-		float *wts[3][10], *x, *buf0, *buf1, *tmp, *col, *out;
+		const int wide = trial % 3 == 0;	/* Winograd's sizes */
+		mtag_block b[3], run[3];
+		float *wts[3][13], *x, *buf0, *buf1, *tmp, *col, *out;
 		double *ref, *next;
 		size_t act, ncol, nx;
-		int C = irand(1, 4), H = oned ? 1 : irand(8, 14);
+		int C = wide ? irand(16, 20) : irand(1, 4);
+		int H = oned ? 1 : irand(8, 14);
 		int W = irand(16, 40), C0 = C, H0 = H, W0 = W;
 
 		memset(b, 0, sizeof(b));
@@ -592,7 +686,8 @@ test_blocks(void)
 			const int kind = irand(0, 4), K = irand(0, 3) ? 3 : 1;
 			const int ident = kind == 1 || kind == 4;
 			const int stride = ident ? 1 : irand(1, 2);
-			const int O = ident ? C : irand(1, 5);
+			const int O = ident ? C : wide ? irand(16, 20) :
+			    irand(1, 5);
 			mtag_conv_shape *s = &b[i].s1;
 			size_t nw = (size_t)O * C * K * (oned ? 1 : K);
 
@@ -629,9 +724,19 @@ test_blocks(void)
 				    b[i].se_hidden);
 				b[i].se_b2 = wts[i][9] = random_array(O);
 			}
+			/* The blocks run read the filters laid out for
+			 * their algorithm. */
+			run[i] = b[i];
+			run[i].w1 = wts[i][10] = conv_filters(s, b[i].w1);
+			if (b[i].w2 != NULL)
+				run[i].w2 = wts[i][11] = conv_filters(&b[i].s2,
+				    b[i].w2);
+			if (b[i].w3 != NULL)
+				run[i].w3 = wts[i][12] = conv_filters(s,
+				    b[i].w3);
 			mtag_block_out(&b[i], &C, &H, &W);
 		}
-		mtag_blocks_scratch(b, n, &act, &ncol);
+		mtag_blocks_scratch(run, n, &act, &ncol);
 		nx = (size_t)C0 * H0 * W0;
 		CHECK(act >= nx && act >= (size_t)C * H * W);
 		buf0 = random_array(act);
@@ -650,11 +755,13 @@ test_blocks(void)
 			free(ref);
 			ref = next;
 		}
-		out = mtag_blocks_run(b, n, x, buf0, buf1, tmp, col);
+		out = mtag_blocks_run(run, n, x, buf0, buf1, tmp, col);
 		CHECK(out == buf0 || out == buf1);
-		CHECK(max_err(out, ref, (size_t)C * H * W) < 1e-4);
+		/* Wide chains reach thousands: rounding relative to that. */
+		CHECK(max_err(out, ref, (size_t)C * H * W) <
+		    fmax(1e-4, 1e-6 * max_abs(ref, (size_t)C * H * W)));
 		for (i = 0; i < n; i++)
-			for (k = 0; k < 10; k++)
+			for (k = 0; k < 13; k++)
 				free(wts[i][k]);
 		if (x != buf0)
 			free(x);
@@ -726,6 +833,7 @@ main(void)
 {
 	test_conv2d();
 	test_conv2d_pool();
+	test_winograd();
 	test_fold_bn();
 	test_maxpool();
 	test_linear();

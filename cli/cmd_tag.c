@@ -2,6 +2,7 @@
  * the daemon or the database. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,52 @@ print_json(const char *file, const mtag_store_entry *e, const mtag_model *m,
 	printf("}}");
 }
 
+/* A file decoded on a thread of its own while the model runs on the one
+ * before. */
+struct prefetch {
+	const mtag_model *m;
+	const char *path;
+	float *pcm;
+	size_t n;
+	int rc;
+	char err[512];
+	pthread_t thread;
+	int started;
+};
+
+static void *
+prefetch_run(void *arg)
+{
+	struct prefetch *p = arg;
+
+	p->rc = mtag_model_decode(p->m, p->path, &p->pcm, &p->n, p->err,
+	    sizeof(p->err));
+	return NULL;
+}
+
+/* Starts decoding path into p (decoding at once if no thread starts). */
+static void
+prefetch_start(struct prefetch *p, const mtag_model *m, const char *path)
+{
+	memset(p, 0, sizeof(*p));
+	p->m = m;
+	p->path = path;
+	if (pthread_create(&p->thread, NULL, prefetch_run, p) == 0)
+		p->started = 1;
+	else
+		prefetch_run(p);
+}
+
+/* Waits for the decoding of p; returns its mtag_model_decode result. */
+static int
+prefetch_wait(struct prefetch *p)
+{
+	if (p->started)
+		pthread_join(p->thread, NULL);
+	p->started = 0;
+	return p->rc;
+}
+
 static void
 tag_usage(FILE *f)
 {
@@ -113,6 +160,7 @@ cmd_tag(int argc, char **argv)
 	const char *model = NULL, *dataset = NULL, *arch = NULL;
 	mtag_store_entry e = { 0 };
 	mtag_model *m = NULL;
+	struct prefetch next;
 	float *probs = NULL;
 	char err[512], *end;
 	int ch, i, json = 0, top = 10, status = 0, printed = 0;
@@ -171,26 +219,31 @@ cmd_tag(int argc, char **argv)
 		status = 1;
 		goto done;
 	}
+	/* The next file decodes while the model runs on this one. */
+	prefetch_start(&next, m, argv[optind]);
 	for (i = optind; i < argc; i++) {
-		float *pcm;
-		size_t n;
+		struct prefetch cur;
 		int nchunks;
 
-		if (mtag_model_decode(m, argv[i], &pcm, &n, err,
-		    sizeof(err)) < 0) {
-			log_warnx("%s", err);
+		prefetch_wait(&next);
+		cur = next;
+		if (i + 1 < argc)
+			prefetch_start(&next, m, argv[i + 1]);
+		if (cur.rc < 0) {
+			log_warnx("%s", cur.err);
 			status = 1;
 			continue;
 		}
-		mtag_model_run_track(m, pcm, n, probs, NULL, NULL, NULL,
-		    &nchunks);
+		mtag_model_run_track(m, cur.pcm, cur.n, probs, NULL, NULL,
+		    NULL, &nchunks);
 		if (json) {
 			print_json(argv[i], &e, m, probs, nchunks,
-			    (double)n / mtag_model_rate(m), printed++ == 0);
+			    (double)cur.n / mtag_model_rate(m),
+			    printed++ == 0);
 		} else {
 			print_text(argv[i], &e, probs, e.ntags, top, nchunks);
 		}
-		free(pcm);
+		free(cur.pcm);
 		fflush(stdout);
 	}
 	if (json)

@@ -99,6 +99,57 @@ mtag_conv_filters(const mtag_conv_shape *s, const float *w, float *f)
 		memcpy(f, w, sizeof(float) * s->O * s->C * s->KH * s->KW);
 }
 
+/*
+ * One input channel, stride 1 down the rows and large filters (MusiCNN's
+ * vertical ones): the input's rows are unfolded once, row (r, kw) of u
+ * holding input row r - PH at every output column's tap kw, so that the
+ * im2col matrix of output row oh is the KH x KW rows of u from (oh, 0): one
+ * SGEMM per output row reads u in place, and copies nothing.
+ */
+static int
+conv_rows_ok(const mtag_conv_shape *s)
+{
+	return s->C == 1 && s->SH == 1 && s->KH * s->KW >= 64;
+}
+
+/* Floats of u, then of a row of output. */
+static size_t
+conv_rows_scratch(const mtag_conv_shape *s)
+{
+	const int OW = mtag_conv_out_w(s);
+
+	return (size_t)(s->H + 2 * s->PH) * s->KW * OW + (size_t)s->O * OW;
+}
+
+static void
+unfold_rows(const mtag_conv_shape *s, const float *x, float *u)
+{
+	const int OW = mtag_conv_out_w(s);
+	int r, kw, ow, c;
+
+	for (r = -s->PH; r < s->H + s->PH; r++)
+	for (kw = 0; kw < s->KW; kw++) {
+		float *ur = u + ((size_t)(r + s->PH) * s->KW + kw) * OW;
+
+		for (ow = 0; ow < OW; ow++) {
+			c = ow * s->SW - s->PW + kw;
+			ur[ow] = r >= 0 && r < s->H && c >= 0 && c < s->W ?
+			    x[(size_t)r * s->W + c] : 0.0f;
+		}
+	}
+}
+
+/* Output row oh of conv s (O x OW, rows ldc floats apart) from u. */
+static void
+conv_row(const mtag_conv_shape *s, const float *w, const float *u, int oh,
+    float *out, int ldc)
+{
+	const int OW = mtag_conv_out_w(s), K = s->KH * s->KW;
+
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->O, OW, K,
+	    1.0f, w, K, u + (size_t)oh * s->KW * OW, OW, 0.0f, out, ldc);
+}
+
 size_t
 mtag_conv_scratch(const mtag_conv_shape *s)
 {
@@ -107,6 +158,8 @@ mtag_conv_scratch(const mtag_conv_shape *s)
 
 	if (mtag_wino_init(&p, s) == 0 && wino_scratch(&p) > n)
 		n = wino_scratch(&p);
+	if (conv_rows_ok(s) && conv_rows_scratch(s) > n)
+		n = conv_rows_scratch(s);
 	return n;
 }
 
@@ -213,6 +266,12 @@ mtag_conv2d(const mtag_conv_shape *s, const float *x, const float *w,
 	if (conv_is_pointwise(s)) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, N,
 		    K, 1.0f, w, K, x, N, 0.0f, y, N);
+	} else if (conv_rows_ok(s)) {
+		const int OW = mtag_conv_out_w(s);
+
+		unfold_rows(s, x, col);
+		for (i = 0; i < N / OW; i++)
+			conv_row(s, w, col, i, y + (size_t)i * OW, N);
 	} else {
 		for (p0 = 0; p0 < N; p0 += n) {
 			n = conv_tile(s);
@@ -301,6 +360,17 @@ mtag_conv2d_pool(const mtag_conv_shape *s, const float *x, const float *w,
 		return;
 	}
 	mtag_ops_count(2.0 * O * K * N);
+	if (conv_rows_ok(s)) {
+		out = col + conv_rows_scratch(s) - (size_t)O * OW;
+		unfold_rows(s, x, col);
+		for (p0 = 0; p0 < N; p0 += OW) {
+			conv_row(s, w, col, p0 / OW, out, OW);
+			for (o = 0; o < O; o++)
+				pool_positions(out + (size_t)o * OW, p0, OW,
+				    OW, KH, KW, b[o], y + o * plane);
+		}
+		return;
+	}
 	for (p0 = 0; p0 < N; p0 += n) {
 		n = tile < N - p0 ? tile : N - p0;
 		im2col(s, x, p0, n, col);

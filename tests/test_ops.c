@@ -173,11 +173,12 @@ test_conv2d(void)
 	}
 }
 
-/* The shapes Winograd's algorithm runs (3 x 3 filters, stride 1, over 16
- * channels or more), with edges falling inside tiles, several bands, pooled
- * or not. */
+/* The shapes of the convolution's other algorithms, pooled or not:
+ * Winograd's (3 x 3 filters, stride 1, over 16 channels or more; edges
+ * falling inside tiles, several bands), then one SGEMM per output row (one
+ * channel, stride 1 down, 64 filter taps or more). */
 static void
-test_winograd(void)
+test_conv_paths(void)
 {
 	static const mtag_conv_shape shapes[] = {
 		{ .C = 16, .H = 9, .W = 13, .O = 5, .KH = 3, .KW = 3,
@@ -192,7 +193,12 @@ test_winograd(void)
 		  .SH = 1, .SW = 1, .PH = 0, .PW = 1 },
 		{ .C = 256, .H = 40, .W = 700, .O = 20, .KH = 3, .KW = 3,
 		  .SH = 1, .SW = 1, .PH = 1, .PW = 1 },
+		{ .C = 1, .H = 96, .W = 187, .O = 24, .KH = 67, .KW = 7,
+		  .SH = 1, .SW = 1, .PH = 0, .PW = 3 },
+		{ .C = 1, .H = 20, .W = 33, .O = 5, .KH = 9, .KW = 8,
+		  .SH = 1, .SW = 2, .PH = 2, .PW = 1 },
 	};
+	const size_t nwino = 6;
 	size_t i;
 	int pooled;
 
@@ -210,8 +216,9 @@ test_winograd(void)
 		double *xd = to_double(x, nx), *ref;
 		int o, r, c, a, e;
 
-		CHECK(mtag_conv_filter_size(s) > (size_t)s->O * s->C *
-		    s->KH * s->KW);	/* transformed, so not im2col */
+		/* Winograd's filters are transformed, the others not. */
+		CHECK((mtag_conv_filter_size(s) > (size_t)s->O * s->C *
+		    s->KH * s->KW) == (i < nwino));
 		ref = malloc(sizeof(double) * s->O * OH * OW);
 		ref_conv(s, xd, w, b, 1, ref);
 		for (o = 0; o < s->O && pooled; o++)	/* pool ref in place */
@@ -833,7 +840,7 @@ main(void)
 {
 	test_conv2d();
 	test_conv2d_pool();
-	test_winograd();
+	test_conv_paths();
 	test_fold_bn();
 	test_maxpool();
 	test_linear();

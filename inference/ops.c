@@ -320,9 +320,12 @@ pool_positions(const float *v, int p0, int n, int OW, int KH, int KW,
 		end = e < cols ? e : cols;
 		vr = v + (p - p0) - a;	/* vr[ow]: column ow of row oh */
 		yr = y + (size_t)(oh / KH) * (OW / KW);
-		if (KW == 1) {
+		if (KW == 1 && top) {
+			if (end > a)
+				memcpy(yr + a, vr + a, sizeof(float) * (end - a));
+		} else if (KW == 1) {
 			for (ow = a; ow < end; ow++)
-				yr[ow] = top ? vr[ow] : max2(yr[ow], vr[ow]);
+				yr[ow] = max2(yr[ow], vr[ow]);
 		} else {
 			q = yr + a / KW;
 			k = a % KW;

@@ -15,8 +15,8 @@
 #define MAX_MARKS	64		/* MARK nesting */
 #define MAX_STACK	(1 << 20)
 #define MAX_MEMO	(1 << 22)
-#define MAX_OBJECTS	(1 << 22)
-#define MAX_TENSORS	(1 << 20)
+#define MAX_MEM		(64 << 20)	/* bytes the unpickler may hold */
+#define MAX_FILE	(4ULL << 30)	/* bytes: no model comes near */
 #define MAX_GLOBAL	256		/* module or name length */
 #define MAX_KEY		256		/* storage key length */
 #define CHUNK_OBJS	1024
@@ -110,7 +110,9 @@ struct zentry {
 	const char *name;
 	size_t nlen;
 	uint64_t lho, size;
+	uint32_t crc;
 	int method;
+	bool checked;		/* CRC-32 verified */
 };
 
 struct entry {
@@ -128,7 +130,7 @@ struct rd {
 	size_t fsize;
 
 	struct chunk *chunks;
-	size_t nobj, ntensor;
+	size_t mem;
 	struct obj **stors;
 	size_t nstor, capstor;
 
@@ -141,6 +143,7 @@ struct rd {
 
 	struct zentry *zent;
 	size_t nzent;
+	uint32_t crctab[256];
 };
 
 struct mtag_ckpt {
@@ -267,17 +270,28 @@ convert(float *dst, const unsigned char *src, const struct stype *st,
 	}
 }
 
+/* Counts n more bytes against MAX_MEM: real checkpoints need well under a
+ * megabyte, while a small hostile pickle could otherwise make the reader
+ * hold tens of bytes per byte it reads. */
+static int
+charge(struct rd *r, size_t n)
+{
+	if (n > MAX_MEM - r->mem)
+		return fail(r, "pickle needs more than %d MB of memory",
+		    MAX_MEM >> 20);
+	r->mem += n;
+	return 0;
+}
+
 static struct obj *
 newobj(struct rd *r, enum kind k)
 {
 	struct chunk *c = r->chunks;
 	struct obj *o;
 
-	if (r->nobj >= MAX_OBJECTS) {
-		fail(r, "pickle builds more than %d objects", MAX_OBJECTS);
-		return NULL;
-	}
 	if (c == NULL || c->used == CHUNK_OBJS) {
+		if (charge(r, sizeof(*c)) < 0)
+			return NULL;
 		if ((c = malloc(sizeof(*c))) == NULL) {
 			fail(r, "out of memory");
 			return NULL;
@@ -289,7 +303,6 @@ newobj(struct rd *r, enum kind k)
 	o = &c->o[c->used++];
 	memset(o, 0, sizeof(*o));
 	o->kind = k;
-	r->nobj++;
 	return o;
 }
 
@@ -329,6 +342,8 @@ cadd(struct rd *r, struct obj *c, struct obj *v)
 
 	if (c->u.c.n == c->u.c.cap) {
 		ncap = c->u.c.cap ? 2 * c->u.c.cap : 8;
+		if (charge(r, (ncap - c->u.c.cap) * sizeof(*nv)) < 0)
+			return -1;
 		if ((nv = realloc(c->u.c.v, ncap * sizeof(*nv))) == NULL)
 			return fail(r, "out of memory");
 		c->u.c.v = nv;
@@ -377,6 +392,8 @@ push(struct rd *r, struct obj *o)
 			return fail(r, "pickle stack deeper than %d",
 			    MAX_STACK);
 		ncap = r->stackcap ? 2 * r->stackcap : 64;
+		if (charge(r, (ncap - r->stackcap) * sizeof(*ns)) < 0)
+			return -1;
 		if ((ns = realloc(r->stack, ncap * sizeof(*ns))) == NULL)
 			return fail(r, "out of memory");
 		r->stack = ns;
@@ -441,6 +458,8 @@ memo_put(struct rd *r, uint64_t idx, size_t len, size_t at)
 		n = r->nmemo ? r->nmemo : 64;
 		while (n <= idx)
 			n *= 2;
+		if (charge(r, (n - r->nmemo) * sizeof(*nm)) < 0)
+			return -1;
 		if ((nm = realloc(r->memo, n * sizeof(*nm))) == NULL)
 			return fail(r, "out of memory");
 		memset(nm + r->nmemo, 0, (n - r->nmemo) * sizeof(*nm));
@@ -574,10 +593,8 @@ rebuild_tensor(struct rd *r, const struct obj *args, size_t at)
 	int64_t off;
 	int ns;
 
-	if (r->ntensor == MAX_TENSORS) {
-		fail(r, "pickle builds more than %d tensors", MAX_TENSORS);
+	if (charge(r, sizeof(*t)) < 0)
 		return NULL;
-	}
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		fail(r, "out of memory");
 		return NULL;
@@ -598,7 +615,6 @@ rebuild_tensor(struct rd *r, const struct obj *args, size_t at)
 	t->storage = a[0];
 	t->offset = (uint64_t)off;
 	o->u.t = t;
-	r->ntensor++;
 	return o;
 }
 
@@ -677,9 +693,11 @@ op_persid(struct rd *r, size_t at)
 	o->u.st.numel = (uint64_t)numel;
 	if (r->nstor == r->capstor) {
 		size_t ncap = r->capstor ? 2 * r->capstor : 64;
-		struct obj **ns = realloc(r->stors, ncap * sizeof(*ns));
+		struct obj **ns;
 
-		if (ns == NULL)
+		if (charge(r, (ncap - r->capstor) * sizeof(*ns)) < 0)
+			return -1;
+		if ((ns = realloc(r->stors, ncap * sizeof(*ns))) == NULL)
 			return fail(r, "out of memory");
 		r->stors = ns;
 		r->capstor = ncap;
@@ -705,6 +723,41 @@ text_line(struct rd *r, size_t *pos, size_t end, const char **s, size_t *len,
 	*len = (size_t)(nl - p);
 	*pos += *len + 1;
 	return 0;
+}
+
+/* The name of a pickle opcode this reader refuses, for messages. */
+static const char *
+refused_name(int op)
+{
+	switch (op) {
+	case 'i':
+		return " (INST)";
+	case 'o':
+		return " (OBJ)";
+	case 0x92:
+		return " (NEWOBJ_EX)";
+	case 0x82:
+	case 0x83:
+	case 0x84:
+		return " (EXT)";
+	case 'P':
+		return " (PERSID)";
+	case 'g':
+	case 'p':
+		return " (text GET/PUT)";
+	case 'I':
+	case 'L':
+	case 'F':
+	case 'S':
+	case 'V':
+		return " (text literal)";
+	case 0x96:
+	case 0x97:
+	case 0x98:
+		return " (buffer)";
+	default:
+		return "";
+	}
 }
 
 /* Runs the pickle starting at file offset start (bounded by end); the
@@ -1021,8 +1074,8 @@ unpickle(struct rd *r, size_t start, size_t end, size_t *next,
 				return -1;
 			break;
 		default:
-			return fail(r, "unsupported pickle opcode 0x%02x at "
-			    "offset %zu", op, at);
+			return fail(r, "unsupported pickle opcode 0x%02x%s at "
+			    "offset %zu", op, refused_name(op), at);
 		}
 	}
 #undef NEED
@@ -1170,9 +1223,12 @@ load_legacy(struct rd *r, struct obj **root)
 		return fail(r, "not a PyTorch checkpoint (bad magic number)");
 	if (unpickle(r, pos, r->fsize, &pos, &o) < 0)
 		return -1;
-	if (o->kind != K_INT || o->u.i != 1001)
-		return fail(r, "unsupported legacy checkpoint protocol "
-		    "version");
+	if (o->kind != K_INT)
+		return fail(r, "malformed checkpoint: the protocol version is "
+		    "a %s", kindname[o->kind]);
+	if (o->u.i != 1001)
+		return fail(r, "unsupported legacy checkpoint protocol version "
+		    "%" PRId64 " (not 1001)", o->u.i);
 	if (unpickle(r, pos, r->fsize, &pos, &o) < 0)
 		return -1;
 	if (o->kind != K_DICT)
@@ -1195,7 +1251,7 @@ cmp_zent(const void *a, const void *b)
 	return cmp_bytes(x->name, x->nlen, y->name, y->nlen);
 }
 
-static const struct zentry *
+static struct zentry *
 zfind(const struct rd *r, const char *name, size_t len)
 {
 	struct zentry key = { .name = name, .nlen = len };
@@ -1233,6 +1289,28 @@ zip64_extra(struct rd *r, const unsigned char *x, size_t xl, uint64_t *f[3])
 	    "extra field");
 }
 
+/* Whether a member name is relative, free of '..' components, backslashes
+ * and control characters. */
+static bool
+safe_name(const char *s, size_t len)
+{
+	size_t i, start = 0;
+
+	if (len == 0 || s[0] == '/')
+		return false;
+	for (i = 0; i <= len; i++) {
+		if (i == len || s[i] == '/') {
+			if (i - start == 2 && s[start] == '.' &&
+			    s[start + 1] == '.')
+				return false;
+			start = i + 1;
+		} else if ((unsigned char)s[i] < 0x20 || s[i] == '\\' ||
+		    s[i] == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 static int
 zip_dir(struct rd *r)
 {
@@ -1241,6 +1319,7 @@ zip_dir(struct rd *r)
 	uint64_t *fields[3] = { &usize, &csize, &lho };
 	size_t i, nl, xl, cl;
 	struct zentry *z;
+	char nm[MAX_KEY];
 
 	if (r->fsize < 22)
 		return fail(r, "truncated: no zip end of central directory");
@@ -1302,18 +1381,53 @@ zip_dir(struct rd *r)
 		z->nlen = nl;
 		z->method = (rd16(c + 8) & 1) ? -1 : rd16(c + 10);
 		z->size = usize;
+		z->crc = rd32(c + 16);
 		z->lho = lho;
 		if (z->method == 0 && csize != usize)
 			return fail(r, "corrupt zip entry %zu: stored with two "
 			    "sizes", r->nzent - 1);
+		if (!safe_name(z->name, z->nlen))
+			return fail(r, "zip entry '%s' has an unsafe name "
+			    "(absolute, '..', backslash or control character)",
+			    show(nm, sizeof(nm), z->name, z->nlen));
 	}
 	qsort(r->zent, r->nzent, sizeof(*r->zent), cmp_zent);
+	for (i = 1; i < r->nzent; i++)
+		if (cmp_zent(&r->zent[i - 1], &r->zent[i]) == 0)
+			return fail(r, "zip archive holds '%s' twice",
+			    show(nm, sizeof(nm), r->zent[i].name,
+			    r->zent[i].nlen));
 	return 0;
 }
 
-/* The file offset of the bytes of a stored entry. */
+static void
+zip_crc_init(uint32_t tab[256])
+{
+	uint32_t c;
+	int i, k;
+
+	for (i = 0; i < 256; i++) {
+		for (c = (uint32_t)i, k = 0; k < 8; k++)
+			c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+		tab[i] = c;
+	}
+}
+
+/* The CRC-32 (ISO-HDLC, as in zip) of n bytes. */
+static uint32_t
+zip_crc32(const uint32_t tab[256], const unsigned char *p, size_t n)
+{
+	uint32_t c = 0xffffffffu;
+
+	while (n--)
+		c = tab[(c ^ *p++) & 0xff] ^ (c >> 8);
+	return c ^ 0xffffffffu;
+}
+
+/* The file offset of the bytes of a stored entry, whose local header and
+ * CRC-32 (once per entry) it checks. */
 static int
-zip_data(struct rd *r, const struct zentry *z, size_t *off)
+zip_data(struct rd *r, struct zentry *z, size_t *off)
 {
 	const unsigned char *l;
 	char nm[MAX_KEY];
@@ -1332,22 +1446,33 @@ zip_data(struct rd *r, const struct zentry *z, size_t *off)
 	l = r->file + z->lho;
 	o = z->lho + 30 + rd16(l + 26) + rd16(l + 28);
 	if (o > r->fsize || z->size > r->fsize - o)
-		return fail(r, "truncated: zip entry '%s' runs past the end of "
-		    "the file", nm);
+		return fail(r, "truncated: zip entry '%s' (%" PRIu64 " bytes) "
+		    "runs past the end of the file", nm, z->size);
+	if (cmp_bytes((const char *)l + 30, rd16(l + 26), z->name, z->nlen))
+		return fail(r, "corrupt zip archive: the local header of '%s' "
+		    "names another file", nm);
 	*off = (size_t)o;
+	if (!z->checked) {
+		if (zip_crc32(r->crctab, r->file + o, (size_t)z->size) !=
+		    z->crc)
+			return fail(r, "zip entry '%s' is corrupt (CRC-32 "
+			    "mismatch)", nm);
+		z->checked = true;
+	}
 	return 0;
 }
 
 static int
 load_zip(struct rd *r, struct obj **root)
 {
-	const struct zentry *z = NULL, *bo;
+	struct zentry *z = NULL, *bo;
 	struct obj *s;
 	const char *slash;
 	size_t i, plen, off, next;
 	char *name, k[MAX_KEY];
 	int rc = -1;
 
+	zip_crc_init(r->crctab);
 	if (zip_dir(r) < 0)
 		return -1;
 	for (i = 0; i < r->nzent && z == NULL; i++) {
@@ -1527,6 +1652,7 @@ check_tensor(struct rd *r, const struct entry *e, size_t *numel)
 	const struct obj *s = t->storage;
 	uint64_t n = 1, last = t->offset, sz, st;
 	char nm[MAX_KEY], k[MAX_KEY];
+	bool empty = false;
 	int d;
 
 	show(nm, sizeof(nm), e->name, e->len);
@@ -1534,14 +1660,18 @@ check_tensor(struct rd *r, const struct entry *e, size_t *numel)
 	if (s->u.st.data == NULL)
 		return fail(r, "storage '%s' of tensor '%s' has no data", k,
 		    nm);
+	/* Sizes beside a zero must not overflow either: callers multiply. */
 	for (d = 0; d < t->ndim; d++) {
 		sz = (uint64_t)t->size[d];
-		if (sz != 0 && n > (SIZE_MAX / sizeof(float)) / sz)
+		if (sz == 0)
+			empty = true;
+		else if (n > (SIZE_MAX / sizeof(float)) / sz)
 			return fail(r, "tensor '%s' has too many elements", nm);
-		n *= sz;
+		else
+			n *= sz;
 	}
-	*numel = (size_t)n;
-	if (n == 0)
+	*numel = empty ? 0 : (size_t)n;
+	if (empty)
 		return 0;
 	for (d = 0; d < t->ndim; d++) {
 		sz = (uint64_t)t->size[d] - 1;
@@ -1707,10 +1837,11 @@ slurp(struct rd *r, unsigned char **buf)
 		fail(r, "%s", strerror(errno));
 	else if (!S_ISREG(sb.st_mode))
 		fail(r, "not a regular file");
-	else if (sb.st_size == 0)
-		fail(r, "not a PyTorch checkpoint (empty file)");
-	else if ((uint64_t)sb.st_size > SIZE_MAX ||
-	    (*buf = malloc((size_t)sb.st_size)) == NULL)
+	else if ((uint64_t)sb.st_size > MAX_FILE)
+		fail(r, "larger than %llu GB, not a checkpoint of a model mtag "
+		    "runs", MAX_FILE >> 30);
+	else if ((uint64_t)sb.st_size >= SIZE_MAX ||
+	    (*buf = malloc((size_t)sb.st_size + 1)) == NULL)
 		fail(r, "out of memory");
 	else if (fread(*buf, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size)
 		fail(r, "read error");
@@ -1723,43 +1854,64 @@ slurp(struct rd *r, unsigned char **buf)
 	return rc;
 }
 
-mtag_ckpt *
-mtag_ckpt_open(const char *path, char *err, size_t errlen)
+/* Reads the checkpoint r->file holds; frees everything but the result. */
+static mtag_ckpt *
+load(struct rd *r)
 {
-	struct rd r = { .path = path, .err = err, .errlen = errlen };
 	const struct obj *sd = NULL;
 	struct obj *root;
 	struct entry *e = NULL;
-	unsigned char *buf;
 	mtag_ckpt *ck = NULL;
 	size_t n = 0;
 	bool lightning;
 	int rc;
 
+	if (r->fsize == 0)
+		rc = fail(r, "not a PyTorch checkpoint (empty file)");
+	else if (r->fsize >= 4 && rd32(r->file) == 0x04034b50)
+		rc = load_zip(r, &root);
+	else if (r->file[0] == 0x80)
+		rc = load_legacy(r, &root);
+	else
+		rc = fail(r, "not a PyTorch checkpoint (neither a zip archive "
+		    "nor a pickle stream)");
+	if (rc == 0 && find_state_dict(r, root, &sd, &lightning) == 0 &&
+	    collect(r, sd, lightning, &e, &n) == 0)
+		ck = build(r, e, n);
+	free(e);
+	free_objects(r);
+	free(r->stack);
+	free(r->memo);
+	free(r->stors);
+	free(r->zent);
+	return ck;
+}
+
+mtag_ckpt *
+mtag_ckpt_open(const char *path, char *err, size_t errlen)
+{
+	struct rd r = { .path = path, .err = err, .errlen = errlen };
+	unsigned char *buf;
+	mtag_ckpt *ck = NULL;
+
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (slurp(&r, &buf) < 0) {
-		free(buf);
-		return NULL;
-	}
-	if (r.fsize >= 4 && rd32(r.file) == 0x04034b50)
-		rc = load_zip(&r, &root);
-	else if (r.file[0] == 0x80)
-		rc = load_legacy(&r, &root);
-	else
-		rc = fail(&r, "not a PyTorch checkpoint (neither a zip archive "
-		    "nor a pickle stream)");
-	if (rc == 0 && find_state_dict(&r, root, &sd, &lightning) == 0 &&
-	    collect(&r, sd, lightning, &e, &n) == 0)
-		ck = build(&r, e, n);
-	free(e);
-	free_objects(&r);
-	free(r.stack);
-	free(r.memo);
-	free(r.stors);
-	free(r.zent);
+	if (slurp(&r, &buf) == 0)
+		ck = load(&r);
 	free(buf);
 	return ck;
+}
+
+mtag_ckpt *
+mtag_ckpt_open_mem(const char *name, const void *data, size_t size,
+    char *err, size_t errlen)
+{
+	struct rd r = { .path = name, .err = err, .errlen = errlen,
+	    .file = data, .fsize = size };
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	return load(&r);
 }
 
 void

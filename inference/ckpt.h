@@ -23,6 +23,10 @@ typedef struct mtag_ckpt mtag_ckpt;
  * state_dict/"model.", DataParallel's "module.". Returns NULL on failure with
  * a message naming the file and the cause in err. */
 mtag_ckpt *mtag_ckpt_open(const char *path, char *err, size_t errlen);
+/* Same as mtag_ckpt_open for the size bytes at data, which the caller keeps;
+ * name stands for the file in messages and mtag_ckpt_path. */
+mtag_ckpt *mtag_ckpt_open_mem(const char *name, const void *data, size_t size,
+    char *err, size_t errlen);
 void mtag_ckpt_free(mtag_ckpt *ck);
 
 int mtag_ckpt_count(const mtag_ckpt *ck);

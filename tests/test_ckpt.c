@@ -1,10 +1,14 @@
 /* Tests the checkpoint reader: the shared checkpoints against values read by
- * an independent Python script, hand-built layouts, and hostile files. */
+ * an independent Python script, hand-built layouts, and hostile files (built
+ * here, and the committed ones of tests/ckpt-hostile). */
+#include <dirent.h>
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ckpt.h"
@@ -361,6 +365,20 @@ legacy_file(struct buf *out, const struct buf *obj, const struct sdata *s,
 	}
 }
 
+/* CRC-32 of zip, bit by bit. */
+static uint32_t
+zip_crc(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint32_t c = 0xffffffff;
+	int k;
+
+	while (n--)
+		for (c ^= *b++, k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0xedb88320 & -(c & 1));
+	return ~c;
+}
+
 static void
 zip_file(struct buf *out, const struct zfile *f, int nf, bool zip64)
 {
@@ -373,7 +391,8 @@ zip_file(struct buf *out, const struct zfile *f, int nf, bool zip64)
 		put_le(out, 20, 2);
 		put_le(out, 0, 2);
 		put_le(out, (unsigned)f[i].method, 2);
-		put_le(out, 0, 8);		/* time, date, crc */
+		put_le(out, 0, 4);		/* time, date */
+		put_le(out, zip_crc(f[i].data, f[i].len), 4);
 		put_le(out, f[i].len, 4);
 		put_le(out, f[i].len, 4);
 		put_le(out, strlen(f[i].name), 2);
@@ -388,7 +407,8 @@ zip_file(struct buf *out, const struct zfile *f, int nf, bool zip64)
 		put_le(out, 45, 2);
 		put_le(out, 0, 2);
 		put_le(out, (unsigned)f[i].method, 2);
-		put_le(out, 0, 8);
+		put_le(out, 0, 4);
+		put_le(out, zip_crc(f[i].data, f[i].len), 4);
 		put_le(out, zip64 ? 0xffffffff : f[i].len, 4);
 		put_le(out, zip64 ? 0xffffffff : f[i].len, 4);
 		put_le(out, strlen(f[i].name), 2);
@@ -904,6 +924,7 @@ test_hostile(void)
 	struct tspec t = { "layer1.weight", "FloatStorage", "0", 10, 0, 2,
 	    { 8, 8 }, { 8, 1 } };
 	struct buf pkl = { 0 }, file = { 0 };
+	char path[PATH_MAX], err[512];
 	int i;
 
 	/* Code execution attempts, wherever a pickle is read. */
@@ -959,6 +980,16 @@ test_hostile(void)
 		p_op(&pkl, '(');
 	zip_ckpt(&file, &pkl, sd, 1, false);
 	reject("deep marks", file.p, file.n, "nested deeper");
+	/* Lists nested 900000 deep: 1.8 MB of pickle, 100+ MB of objects. */
+	pkl.n = file.n = 0;
+	LIT(&pkl, "\x80\x02");
+	for (i = 0; i < 900000; i++)
+		p_op(&pkl, ']');
+	for (i = 1; i < 900000; i++)
+		p_op(&pkl, 'a');
+	p_op(&pkl, '.');
+	zip_ckpt(&file, &pkl, sd, 1, false);
+	reject("memory", file.p, file.n, "pickle needs more than 64 MB");
 	pkl.n = file.n = 0;
 	LIT(&pkl, "\x80\x02(cos\nsystem\nX\x02\x00\x00\x00lsi.");
 	zip_ckpt(&file, &pkl, sd, 1, false);
@@ -1089,6 +1120,11 @@ test_hostile(void)
 	reject("NUL in name", file.p, file.n, "NUL byte");
 
 	/* Containers. */
+	temp_path(path, sizeof(path), "PK\x03\x04", 4);
+	CHECK(truncate(path, 5LL << 30) == 0);
+	CHECK(mtag_ckpt_open(path, err, sizeof(err)) == NULL &&
+	    strstr(err, "larger than 4 GB") != NULL);
+	unlink(path);
 	reject("text", "hello\n", 6, "not a PyTorch checkpoint");
 	reject("empty", "", 0, "not a PyTorch checkpoint");
 	file.n = 0;
@@ -1160,11 +1196,231 @@ test_damaged(void)
 	free(p);
 }
 
+/* The files of tests/ckpt-hostile (made by its make.py, which says how) and
+ * the cause each must be refused for. */
+static const struct hostile {
+	const char *file, *cause;
+} hostile_files[] = {
+	{ "os-system-legacy.pth", "refusing global os.system" },
+	{ "posix-system-zip.pth", "refusing global posix.system" },
+	{ "builtins-eval.pth", "refusing global builtins.eval" },
+	{ "builtins-exec-magic.pth", "refusing global builtins.exec" },
+	{ "subprocess-popen.pth", "refusing global subprocess.Popen" },
+	{ "builtin-getattr.pth", "refusing global __builtin__.getattr" },
+	{ "inst-opcode.pth", "unsupported pickle opcode 0x69 (INST)" },
+	{ "obj-opcode.pth", "unsupported pickle opcode 0x6f (OBJ)" },
+	{ "newobj-ex.pth", "unsupported pickle opcode 0x92 (NEWOBJ_EX)" },
+	{ "newobj-storage.pth", "builds something other than an empty "
+	    "OrderedDict" },
+	{ "build-tensor.pth", "BUILD of a tensor with a dict" },
+	{ "reduce-chain-100k.pth", "OrderedDict built from arguments" },
+	{ "eval-chain-100k.pth", "refusing global builtins.eval" },
+	{ "deep-lists.pth", "holds a list, not a state dict" },
+	{ "deep-dicts.pth", "no state dict found" },
+	{ "deep-marks.pth", "pickle nested deeper than 64" },
+	{ "memo-flood.pth", "pickle memo index 4000000000 out of range" },
+	{ "storage-past-end.pth", "storage '0' claims 1000 elements but its "
+	    "data holds only 24 bytes" },
+	{ "offset-past-end.pth", "storage '0' holds 6 elements but tensor "
+	    "'conv.weight' needs 102" },
+	{ "numel-overflow.pth", "tensor 'conv.weight' has too many elements" },
+	{ "numel-overflow-empty.pth", "tensor 'conv.weight' has too many "
+	    "elements" },
+	{ "stride-overflow.pth", "tensor 'conv.weight' has out-of-range "
+	    "strides" },
+	{ "negative-size.pth", "malformed tensor" },
+	{ "negative-stride.pth", "malformed tensor" },
+	{ "negative-numel.pth", "malformed persistent id" },
+	{ "legacy-10gb.pth", "storage '1' claims 2500000000 elements but the "
+	    "file has only 800 bytes left" },
+	{ "zip-10gb-view.pth", "its tensors hold more values than a 684-byte "
+	    "file can justify" },
+	{ "zip-4gb-member.pth", "zip entry 'archive/data/0' (4294967296 "
+	    "bytes) runs past the end" },
+	{ "zip-dotdot.pth", "zip entry '../../etc/cron.d/x' has an unsafe "
+	    "name" },
+	{ "zip-dotdot-archive.pth", "zip entry '../archive/data.pkl' has an "
+	    "unsafe name" },
+	{ "zip-absolute.pth", "zip entry '/etc/passwd' has an unsafe name" },
+	{ "zip-duplicate.pth", "zip archive holds 'archive/data/0' twice" },
+	{ "zip-deflated-data.pth", "zip entry 'archive/data/0' is compressed "
+	    "(method 8)" },
+	{ "zip-bomb.pth", "zip entry 'archive/data/0' is compressed "
+	    "(method 8)" },
+	{ "zip-crc-data.pth", "zip entry 'archive/data/0' is corrupt (CRC-32 "
+	    "mismatch)" },
+	{ "zip-crc-pickle.pth", "zip entry 'archive/data.pkl' is corrupt "
+	    "(CRC-32 mismatch)" },
+	{ "zip-encrypted.pth", "zip entry 'archive/data.pkl' is encrypted" },
+	{ "zip-local-name.pth", "the local header of 'archive/data/0' names "
+	    "another file" },
+	{ "zip-cd-past-end.pth", "truncated: the zip central directory runs "
+	    "past the end" },
+	{ "zip-lho-past-end.pth", "bad local header of 'archive/data/0'" },
+	{ "zip-entry-count.pth", "65000 entries in a 246-byte central "
+	    "directory" },
+	{ "zip64-locator-past-end.pth", "bad ZIP64 end of central directory" },
+	{ "legacy-wrong-magic.pth", "bad magic number" },
+	{ "legacy-wrong-protocol.pth", "unsupported legacy checkpoint protocol "
+	    "version 1000" },
+	{ "legacy-big-endian.pth", "big-endian checkpoint" },
+	{ "half-odd-length.pth", "storage '0' claims 3 elements but its data "
+	    "holds only 5 bytes" },
+	{ "bf16-odd-length.pth", "truncated: storage '0' needs 8 bytes but "
+	    "only 7 are left" },
+	{ "cut-legacy-magic.pth", "truncated: pickle starting at offset 0 has "
+	    "no STOP" },
+	{ "cut-legacy-protocol.pth", "truncated: pickle starting at offset 15 "
+	    "has no STOP" },
+	{ "cut-legacy-sysinfo.pth", "truncated: pickle starting at offset 21 "
+	    "has no STOP" },
+	{ "cut-legacy-object.pth", "truncated: pickle starting at offset 121 "
+	    "has no STOP" },
+	{ "cut-legacy-keys.pth", "truncated: pickle starting at offset 342 "
+	    "has no STOP" },
+	{ "cut-legacy-count.pth", "truncated: the data of storage '0' is "
+	    "missing" },
+	{ "cut-legacy-data.pth", "truncated: storage '0' needs 24 bytes but "
+	    "only 12 are left" },
+	{ "cut-zip-local-header.pth", "truncated: no zip end of central "
+	    "directory" },
+	{ "cut-zip-pickle.pth", "truncated: no zip end of central directory" },
+	{ "cut-zip-data.pth", "truncated: no zip end of central directory" },
+	{ "cut-zip-central-dir.pth", "truncated: no zip end of central "
+	    "directory" },
+	{ "cut-zip-cd-entry.pth", "truncated: no zip end of central "
+	    "directory" },
+	{ "cut-zip-eocd.pth", "truncated: no zip end of central directory" },
+	{ "cut-zip-eocd-end.pth", "truncated: no zip end of central "
+	    "directory" },
+};
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#define HOSTILE_AS	(512UL << 20)	/* address space of a load */
+#define HOSTILE_RSS_KB	(64L << 10)	/* growth of the peak RSS */
+
+/* Child process: loads path, which must be refused for cause, within
+ * HOSTILE_AS of address space (but under ASan, which reserves terabytes)
+ * and HOSTILE_RSS_KB more peak RSS. */
+static void
+refuse_child(const char *path, const char *cause)
+{
+	struct rlimit rl = { HOSTILE_AS, HOSTILE_AS };
+	struct rusage before, after;
+	mtag_ckpt *ck;
+	char err[512];
+	size_t n = strlen(path);
+	int rc = 0;
+
+#ifndef UNDER_ASAN
+	if (setrlimit(RLIMIT_AS, &rl) != 0) {
+		perror("setrlimit");
+		exit(1);
+	}
+#else
+	(void)rl;
+#endif
+	getrusage(RUSAGE_SELF, &before);
+	ck = mtag_ckpt_open(path, err, sizeof(err));
+	getrusage(RUSAGE_SELF, &after);
+	if (ck != NULL) {
+		fprintf(stderr, "%s: loaded, want refused (%s)\n", path, cause);
+		mtag_ckpt_free(ck);
+		rc = 1;
+	} else if (strncmp(err, path, n) != 0 || strncmp(err + n, ": ", 2) ||
+	    strstr(err + n, cause) == NULL) {
+		fprintf(stderr, "want \"%s: ...%s...\", got: %s\n", path,
+		    cause, err);
+		rc = 1;
+	}
+	if (after.ru_maxrss - before.ru_maxrss > HOSTILE_RSS_KB) {
+		fprintf(stderr, "%s: peak RSS grew by %ld KB\n", path,
+		    after.ru_maxrss - before.ru_maxrss);
+		rc = 1;
+	}
+	fflush(stderr);
+	exit(rc);
+}
+
+/* Every file of tests/ckpt-hostile (under $srcdir, which the test harness
+ * sets) is refused with its cause, each in a child process, which must not
+ * crash. */
+static void
+test_hostile_files(void)
+{
+	const char *top = getenv("srcdir");
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *de;
+	size_t i, n = sizeof(hostile_files) / sizeof(hostile_files[0]);
+	pid_t pid;
+	DIR *d;
+	int status;
+
+	snprintf(dir, sizeof(dir), "%s/tests/ckpt-hostile",
+	    top && *top ? top : ".");
+	if ((d = opendir(dir)) == NULL) {
+		fprintf(stderr, "%s: cannot list (set srcdir to the source "
+		    "tree)\n", dir);
+		CHECK(d != NULL);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 4 || strcmp(de->d_name + n - 4, ".pth") != 0)
+			continue;
+		for (i = 0; i < sizeof(hostile_files) /
+		    sizeof(hostile_files[0]); i++)
+			if (strcmp(hostile_files[i].file, de->d_name) == 0)
+				break;
+		if (i == sizeof(hostile_files) / sizeof(hostile_files[0])) {
+			fprintf(stderr, "%s/%s: no expected cause\n", dir,
+			    de->d_name);
+			test_failures++;
+		}
+	}
+	closedir(d);
+	for (i = 0; i < sizeof(hostile_files) / sizeof(hostile_files[0]);
+	    i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir,
+		    hostile_files[i].file);
+		fflush(stderr);
+		if ((pid = fork()) < 0) {
+			perror("fork");
+			test_failures++;
+			return;
+		}
+		if (pid == 0)
+			refuse_child(path, hostile_files[i].cause);
+		if (waitpid(pid, &status, 0) != pid) {
+			perror("waitpid");
+			test_failures++;
+		} else if (WIFSIGNALED(status)) {
+			fprintf(stderr, "%s: killed by signal %d\n", path,
+			    WTERMSIG(status));
+			test_failures++;
+		} else if (WEXITSTATUS(status) != 0)
+			test_failures++;
+	}
+}
+
 int
 main(void)
 {
 	char err[512];
 
+	/* First, while the peak RSS its children inherit is small. */
+	test_hostile_files();
+	if (test_failures) {
+		fprintf(stderr, "%d failures\n", test_failures);
+		return 1;
+	}
 	test_shared_dir();
 	mtag_ckpt_free(NULL);
 	CHECK(mtag_ckpt_open("/nonexistent/x.pth", err, sizeof(err)) == NULL);

@@ -30,6 +30,9 @@
 #define POLL_MS 250
 #define STATUS_EVERY_S 2
 #define LIMITED_RESCAN_S 600	/* without inotify: rescan this often */
+#define MAX_CRASHED 64		/* crashes remembered from the last run */
+#define RETRY_MIN_S 2		/* after database writes failed for a passing */
+#define RETRY_MAX_S 300		/* cause, rescan after this, doubling */
 
 static volatile sig_atomic_t quit, reload;
 
@@ -52,8 +55,13 @@ struct daemon {
 	struct mtag_scan_opts scan_opts;
 	char model_name[128];
 	int64_t model_id;
+	int64_t crashed[MAX_CRASHED];	/* tracks that crashed the last run */
+	int ncrashed;
 	int scanning, rescan;
 	time_t last_scan, last_status;
+	int64_t db_failures;	/* the indexer's, when last looked at */
+	int retry_s;		/* the rescan delay after them, 0: none */
+	time_t retry_at;	/* when to rescan after them, 0: no need */
 	uint64_t watchdog_usec;
 	struct timespec last_watchdog;
 };
@@ -69,7 +77,31 @@ now_s(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* One daemon per database: an exclusive lock on DB.lock. */
+/* Reads the "crashed TRACK_ID" lines that the workers' crash handler left
+ * in the lock file open as fd. */
+static void
+read_crashes(struct daemon *d, int fd)
+{
+	char line[64];
+	long long id;
+	FILE *f;
+
+	if ((fd = dup(fd)) == -1 || (f = fdopen(fd, "r")) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL && d->ncrashed < MAX_CRASHED)
+		if (sscanf(line, "crashed %lld", &id) == 1) {
+			log_warnx("%s: track %lld crashed the analysis",
+			    d->conf.db_path, id);
+			d->crashed[d->ncrashed++] = id;
+		}
+	fclose(f);
+}
+
+/* One daemon per database: an exclusive lock on DB.lock, which holds the
+ * pid and the tracks that crashed the analysis. */
 static int
 lock_database(struct daemon *d)
 {
@@ -88,6 +120,7 @@ lock_database(struct daemon *d)
 		    d->conf.db_path, n > 0 ? strtok(pid, "\n") : "?");
 		return -1;
 	}
+	read_crashes(d, d->lock_fd);
 	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(d->lock_fd, 0) < 0 ||
 	    pwrite(d->lock_fd, pid, strlen(pid), 0) < 0)
@@ -142,9 +175,33 @@ scan_tick(void *arg)
 	return quit != 0;
 }
 
+/* Schedules a rescan, with a growing delay, when database writes of the
+ * indexer failed for a passing cause since the last look (a full disk:
+ * what they would have recorded is recorded once it has room); after a
+ * scan without such failures, the delay starts over. */
+static void
+note_db_failures(struct daemon *d, const struct mtag_indexer_stats *st,
+    int scanned)
+{
+	if (st->db_failures == d->db_failures) {
+		if (scanned)
+			d->retry_s = 0;
+		return;
+	}
+	d->db_failures = st->db_failures;
+	if (d->retry_at != 0)
+		return;
+	d->retry_s = d->retry_s == 0 ? RETRY_MIN_S : d->retry_s * 2 >
+	    RETRY_MAX_S ? RETRY_MAX_S : d->retry_s * 2;
+	d->retry_at = time(NULL) + d->retry_s;
+	log_warnx("%s: not everything could be recorded; scanning again in "
+	    "%d s", d->conf.db_path, d->retry_s);
+}
+
 static void
 scan_all(struct daemon *d)
 {
+	struct mtag_indexer_stats st;
 	char err[512];
 	double t0 = now_s();
 	int i;
@@ -158,8 +215,13 @@ scan_all(struct daemon *d)
 	}
 	d->scanning = 0;
 	d->rescan = 0;
+	d->retry_at = 0;
 	d->last_scan = time(NULL);
 	log_info("scan done in %.1f s", now_s() - t0);
+	mtag_indexer_stats(d->ix, &st);
+	if (st.rescan_needed)
+		d->rescan = 1;
+	note_db_failures(d, &st, 1);
 	mtag_workers_wake(d->workers);
 }
 
@@ -369,10 +431,14 @@ run(struct daemon *d)
 		log_warnx("%s", err);
 		return 1;
 	}
-	if (mtag_db_jobs_recover(d->db) < 0)
+	if (mtag_db_jobs_forgive(d->db, d->crashed, d->ncrashed) < 0 ||
+	    mtag_db_jobs_recover(d->db) < 0 ||
+	    (d->conf.writeback != MTAG_WRITEBACK_OFF &&
+	    mtag_db_writeback_recover(d->db) < 0))
 		log_warnx("%s", mtag_db_errmsg(d->db));
 	if (start_workers(d) < 0)
 		return 1;
+	mtag_workers_crash_log(d->workers, d->lock_fd);
 	if (mtag_control_path(d->control_path, sizeof(d->control_path)) < 0) {
 		log_warnx("the control socket's path is too long");
 		return 1;
@@ -405,8 +471,10 @@ run(struct daemon *d)
 		interval = st.watch_limited && (d->conf.rescan_interval == 0 ||
 		    d->conf.rescan_interval > LIMITED_RESCAN_S) ?
 		    LIMITED_RESCAN_S : d->conf.rescan_interval;
+		note_db_failures(d, &st, 0);
 		if (st.rescan_needed || d->rescan || (interval > 0 &&
-		    time(NULL) - d->last_scan >= interval))
+		    time(NULL) - d->last_scan >= interval) ||
+		    (d->retry_at != 0 && time(NULL) >= d->retry_at))
 			scan_all(d);
 		heartbeat(d);
 		if (poll(pfd, 2, POLL_MS) < 0) {

@@ -23,10 +23,18 @@ struct mtag_workers_writeback {
 
 /* Starts n workers analysing the queue of model_id with the model in ck
  * (loaded once per worker; ck may be freed on return), writing the tags
- * into the files as wb says. NULL with a message in err on failure. */
+ * into the files as wb says (through the database's writeback queue, which
+ * the caller recovers first). NULL with a message in err on failure. */
 mtag_workers *mtag_workers_start(mtag_db *db, int64_t model_id,
     const mtag_ckpt *ck, const char *arch, int n,
     const struct mtag_workers_writeback *wb, char *err, size_t errlen);
+
+/* Has a fatal signal raised by a worker's analysis (SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGABRT; not one sent by another process) append a
+ * "crashed TRACK_ID" line to fd, for the next start to tell a file that
+ * crashes the analyser from a process killed from outside, before the
+ * process dies of the signal. For one pool at a time. */
+void mtag_workers_crash_log(mtag_workers *w, int fd);
 
 /* Tells idle workers that analyses were queued. */
 void mtag_workers_wake(mtag_workers *w);

@@ -41,8 +41,10 @@ enum {
 	S_MODEL_BY_NAME, S_MODEL_INSERT, S_MODEL_UPDATE, S_MODEL_TAGS_FORGET,
 	S_MODEL_TAG_INSERT, S_MODEL_ANALYSES_FORGET, S_QUEUE_MODEL,
 	S_JOB_NEXT, S_JOB_START, S_JOB_STATE, S_SCORE_INSERT, S_JOB_DONE,
-	S_RANKS_INSERT, S_VECTOR_INSERT,
-	S_JOB_FAILED, S_JOB_REQUEUE, S_JOBS_GIVE_UP, S_JOBS_RECOVER,
+	S_RANKS_INSERT, S_VECTOR_INSERT, S_WRITEBACK_QUEUE, S_WRITEBACK_DONE,
+	S_WRITEBACK_FORGET, S_WRITEBACK_REQUEUE,
+	S_JOB_FAILED, S_JOB_REQUEUE, S_JOBS_FORGIVE, S_JOB_CRASHED,
+	S_JOBS_GIVE_UP, S_JOBS_RECOVER,
 	S_COUNT_TRACKS, S_COUNT_ANALYSES,
 	NSTMTS
 };
@@ -158,12 +160,26 @@ static const char *const sqls[NSTMTS] = {
 	    "SELECT model_id, track_id, v FROM (SELECT model_id, track_id, "
 	    "mtag_unit_vector(embedding) AS v FROM analyses WHERE "
 	    "track_id = ?1 AND model_id = ?2) WHERE v IS NOT NULL",
+	[S_WRITEBACK_QUEUE] = "INSERT OR IGNORE INTO writeback_queue "
+	    "(track_id) VALUES (?1)",
+	[S_WRITEBACK_DONE] = "DELETE FROM writeback_queue WHERE track_id = ?1",
+	/* The analyses of the tracks left queued: forgotten, then queued
+	 * again with queue_track. */
+	[S_WRITEBACK_FORGET] = "DELETE FROM analyses WHERE status = 'done' "
+	    "AND track_id IN (SELECT track_id FROM writeback_queue)",
+	[S_WRITEBACK_REQUEUE] = "INSERT OR IGNORE INTO analyses (track_id, "
+	    "model_id, status, queued_at) SELECT q.track_id, m.id, 'pending', "
+	    "?1 FROM writeback_queue q, models m",
 	[S_JOB_FAILED] = "UPDATE analyses SET status = 'failed', error = ?3, "
 	    "analysed_at = ?4 WHERE track_id = ?1 AND model_id = ?2 AND "
 	    "status = 'running'",
 	[S_JOB_REQUEUE] = "UPDATE analyses SET status = 'pending', "
 	    "attempts = max(attempts - 1, 0), error = ?3, queued_at = ?4 "
 	    "WHERE track_id = ?1 AND model_id = ?2 AND status = 'running'",
+	[S_JOBS_FORGIVE] = "UPDATE analyses SET attempts = max(attempts - 1, "
+	    "0) WHERE status = 'running'",
+	[S_JOB_CRASHED] = "UPDATE analyses SET attempts = attempts + 1 WHERE "
+	    "status = 'running' AND track_id = ?1",
 	[S_JOBS_GIVE_UP] = "UPDATE analyses SET status = 'failed', "
 	    "error = ?1, analysed_at = ?2 WHERE status = 'running' AND "
 	    "attempts >= 2",
@@ -179,11 +195,14 @@ struct mtag_db {
 	sqlite3		*sql;
 	char		*path;
 	pthread_mutex_t	 lock;		/* serialises every call */
+	int		 writeback;	/* mtag_db_writeback_queue */
 	sqlite3_stmt	*stmts[NSTMTS];	/* prepared on first use */
 };
 
-/* mtag_db_errmsg's message: the last error of the calling thread. */
+/* mtag_db_errmsg's message: the last error of the calling thread, and its
+ * SQLite result code (SQLITE_OK for errors of this module). */
 static _Thread_local char errbuf[1024];
+static _Thread_local int errcode;
 
 static int fail(mtag_db *db, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -197,13 +216,16 @@ fail(mtag_db *db, const char *fmt, ...)
 	va_start(ap, fmt);
 	mtag_vseterr(errbuf, sizeof(errbuf), db->path, fmt, ap);
 	va_end(ap);
+	errcode = SQLITE_OK;
 	return -1;
 }
 
 static int
 sqlfail(mtag_db *db)
 {
-	return fail(db, "%s", sqlite3_errmsg(db->sql));
+	fail(db, "%s", sqlite3_errmsg(db->sql));
+	errcode = sqlite3_errcode(db->sql);
+	return -1;
 }
 
 static int64_t
@@ -578,6 +600,14 @@ mtag_db_close(mtag_db *db)
 	pthread_mutex_destroy(&db->lock);
 	free(db->path);
 	free(db);
+}
+
+int
+mtag_db_transient(mtag_db *db)
+{
+	(void)db;
+	return errcode == SQLITE_FULL || errcode == SQLITE_IOERR ||
+	    errcode == SQLITE_BUSY;
 }
 
 struct sqlite3 *
@@ -1124,6 +1154,13 @@ store(mtag_db *db, int64_t track_id, int64_t model_id, const float *probs,
 		if (run(db, s) == -1)
 			return -1;
 	}
+	if (db->writeback) {
+		if ((s = stmt(db, S_WRITEBACK_QUEUE)) == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, track_id);
+		if (run(db, s) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -1136,6 +1173,49 @@ mtag_db_job_done(mtag_db *db, int64_t track_id, int64_t model_id,
 		return -1;
 	return end(db, store(db, track_id, model_id, probs, ntags, emb, dim,
 	    chunk_probs, chunk_starts, nchunks)) < 0 ? -1 : 0;
+}
+
+void
+mtag_db_writeback_queue(mtag_db *db, int on)
+{
+	pthread_mutex_lock(&db->lock);
+	db->writeback = on;
+	pthread_mutex_unlock(&db->lock);
+}
+
+int
+mtag_db_writeback_done(mtag_db *db, int64_t track_id)
+{
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (begin(db, 1) == -1)
+		return -1;
+	if ((s = stmt(db, S_WRITEBACK_DONE)) != NULL) {
+		sqlite3_bind_int64(s, 1, track_id);
+		rc = run(db, s);
+	}
+	return end(db, rc) < 0 ? -1 : 0;
+}
+
+static int
+writeback_recover(mtag_db *db)
+{
+	sqlite3_stmt *s;
+
+	if (run(db, stmt(db, S_WRITEBACK_FORGET)) == -1 ||
+	    (s = stmt(db, S_WRITEBACK_REQUEUE)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, now());
+	return run(db, s);
+}
+
+int
+mtag_db_writeback_recover(mtag_db *db)
+{
+	if (begin(db, 1) == -1)
+		return -1;
+	return end(db, writeback_recover(db));
 }
 
 /* Runs the statement id on a running job with ?3 error and ?4 the time. */
@@ -1169,6 +1249,32 @@ int
 mtag_db_job_requeue(mtag_db *db, int64_t track_id, int64_t model_id)
 {
 	return set_job(db, S_JOB_REQUEUE, track_id, model_id, NULL);
+}
+
+static int
+forgive(mtag_db *db, const int64_t *crashed, int n)
+{
+	sqlite3_stmt *s;
+	int i;
+
+	if (run(db, stmt(db, S_JOBS_FORGIVE)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((s = stmt(db, S_JOB_CRASHED)) == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, crashed[i]);
+		if (run(db, s) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+mtag_db_jobs_forgive(mtag_db *db, const int64_t *crashed, int n)
+{
+	if (begin(db, 1) == -1)
+		return -1;
+	return end(db, forgive(db, crashed, n));
 }
 
 static int

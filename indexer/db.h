@@ -34,6 +34,12 @@ float mtag_db_float(const void *p);
  * on any database: it is kept in thread-local storage. */
 const char *mtag_db_errmsg(mtag_db *db);
 
+/* Whether that failure may pass on its own: the disk was full, an I/O
+ * error, or another process held the database too long. The data was left
+ * as it was before the call; the caller should retry later rather than
+ * give up on what it was recording. */
+int mtag_db_transient(mtag_db *db);
+
 /* --- Tracks ---------------------------------------------------------- */
 
 /* Every call recording or moving a track also marks it seen by the scan
@@ -111,6 +117,20 @@ int mtag_db_job_done(mtag_db *db, int64_t track_id, int64_t model_id,
     const float *probs, int ntags, const float *emb, int dim,
     const float *chunk_probs, const double *chunk_starts, int nchunks);
 
+/* Whether mtag_db_job_done also queues the track for writing its tags
+ * into the file (the daemon's writeback option), until
+ * mtag_db_writeback_done. Off when opened. */
+void mtag_db_writeback_queue(mtag_db *db, int on);
+
+/* The tags of track_id are written into its file, or need not be: it
+ * leaves the writeback queue. Returns 0 or -1. */
+int mtag_db_writeback_done(mtag_db *db, int64_t track_id);
+
+/* At start-up: the analyses of the tracks left in the writeback queue by
+ * a crash are queued again, for their tags to be written after them.
+ * Returns the number queued again, or -1. */
+int mtag_db_writeback_recover(mtag_db *db);
+
 /* Marks the running job failed with error (kept for mtagctl show/status). */
 int mtag_db_job_failed(mtag_db *db, int64_t track_id, int64_t model_id,
     const char *error);
@@ -118,6 +138,12 @@ int mtag_db_job_failed(mtag_db *db, int64_t track_id, int64_t model_id,
 /* Puts a running job back in the queue (shutdown mid-analysis); the
  * attempt is not counted. */
 int mtag_db_job_requeue(mtag_db *db, int64_t track_id, int64_t model_id);
+
+/* At start-up, before mtag_db_jobs_recover: the jobs left running by a
+ * process killed from outside (kill -9, a power cut) were not at fault, and
+ * their attempt is not counted, except for the n tracks of crashed, whose
+ * analysis crashed the process. Returns 0 or -1. */
+int mtag_db_jobs_forgive(mtag_db *db, const int64_t *crashed, int n);
 
 /* At start-up: jobs left running by a crash are queued again once; a job
  * that was already retried is marked failed ("analysis interrupted twice;

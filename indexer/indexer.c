@@ -30,6 +30,9 @@ struct mtag_indexer {
 	void *arg;
 	struct timespec last_tick;
 	int64_t gen;		/* of the scan in progress, 0 outside scans */
+	int db_failed;		/* a passing database failure: stop the scan */
+	int db_trouble;		/* ... since the last scan began: leave the
+				   events to the rescan that follows */
 	struct mtag_indexer_stats st;
 	struct deferred *deferred;	/* files to look at again */
 	size_t ndeferred, capdeferred;
@@ -50,8 +53,11 @@ mtag_indexer_new(mtag_db *db, const struct mtag_scan_opts *opts,
 	ix->tick = tick;
 	ix->arg = arg;
 	if ((ix->watch = mtag_watch_new(err, errlen)) == NULL) {
-		free(ix);
-		return NULL;
+		log_warnx("%s: cannot watch the library folders; if the limit "
+		    "on inotify instances is reached, raise it with 'sysctl "
+		    "fs.inotify.max_user_instances=N' (falling back to "
+		    "periodic rescans)", err);
+		ix->st.watch_limited = 1;
 	}
 	return ix;
 }
@@ -73,7 +79,7 @@ mtag_indexer_free(mtag_indexer *ix)
 int
 mtag_indexer_fd(const mtag_indexer *ix)
 {
-	return mtag_watch_fd(ix->watch);
+	return ix->watch != NULL ? mtag_watch_fd(ix->watch) : -1;
 }
 
 /* Calls tick when 100 ms have passed since the last call (or now when
@@ -91,6 +97,18 @@ tick(mtag_indexer *ix, int force)
 		return 0;
 	ix->last_tick = now;
 	return ix->tick(ix->arg);
+}
+
+/* Logs the failure of a database call; a passing one (a full disk) is
+ * counted, for the daemon to rescan later, and stops the scan. */
+static void
+db_failed(mtag_indexer *ix)
+{
+	log_warnx("%s", mtag_db_errmsg(ix->db));
+	if (mtag_db_transient(ix->db)) {
+		ix->st.db_failures++;
+		ix->db_failed = ix->db_trouble = 1;
+	}
 }
 
 static int
@@ -111,14 +129,19 @@ index_file(mtag_indexer *ix, const char *path, const struct stat *st)
 	if (!wanted(ix, path))
 		return;
 	ix->st.files_seen++;
-	if (mtag_db_track_unchanged(ix->db, path, st, ix->gen) == 1)
+	switch (mtag_db_track_unchanged(ix->db, path, st, ix->gen)) {
+	case 1:
 		return;
+	case -1:
+		db_failed(ix);
+		return;
+	}
 	ix->st.files_read++;
 	if (mtag_meta_read(path, &meta, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		ix->st.files_failed++;
 		if (mtag_db_track_failed(ix->db, path, st, err, ix->gen) < 0)
-			log_warnx("%s", mtag_db_errmsg(ix->db));
+			db_failed(ix);
 		return;
 	}
 	if (mtag_sha256_file(path, hash) < 0) {
@@ -129,7 +152,7 @@ index_file(mtag_indexer *ix, const char *path, const struct stat *st)
 	}
 	if (mtag_db_track_put(ix->db, path, st, hash, &meta, ix->gen, &id,
 	    &queued) < 0)
-		log_warnx("%s", mtag_db_errmsg(ix->db));
+		db_failed(ix);
 	mtag_meta_clear(&meta);
 	if (queued > 0) {
 		ix->st.queued += queued;
@@ -188,7 +211,7 @@ mtag_indexer_settle(mtag_indexer *ix)
 static void
 watch_dir(mtag_indexer *ix, const char *path)
 {
-	if (ix->st.watch_limited)
+	if (ix->watch == NULL || ix->st.watch_limited)
 		return;
 	if (mtag_watch_add(ix->watch, path) == 0)
 		return;
@@ -211,15 +234,17 @@ scan_entry(void *arg, const char *path, const struct stat *st, int is_dir)
 		watch_dir(ix, path);
 	else if (ix->gen > 0 || !wanted(ix, path) || !defer(ix, path, st))
 		index_file(ix, path, st);	/* reconciliation scans mark all */
-	return tick(ix, 0);
+	return ix->db_failed ? 1 : tick(ix, 0);
 }
 
 /* Scans root (gen 0: a folder that appeared, nothing to forget). */
 static int
 scan(mtag_indexer *ix, const char *root, char *err, size_t errlen)
 {
-	int rc = mtag_scan(root, ix->opts, scan_entry, ix, err, errlen);
+	int rc;
 
+	ix->db_failed = 0;
+	rc = mtag_scan(root, ix->opts, scan_entry, ix, err, errlen);
 	return rc > 0 ? 1 : rc;
 }
 
@@ -227,15 +252,18 @@ int
 mtag_indexer_scan(mtag_indexer *ix, const char *root, char *err,
     size_t errlen)
 {
-	int rc;
+	int rc = 1;
 
-	if (mtag_db_scan_begin(ix->db, &ix->gen) < 0)
-		return mtag_seterr(err, errlen, NULL, "%s",
-		    mtag_db_errmsg(ix->db));
+	if (mtag_db_scan_begin(ix->db, &ix->gen) < 0) {
+		db_failed(ix);
+		return rc;
+	}
+	ix->db_trouble = 0;
 	rc = scan(ix, root, err, errlen);
-	if (rc == 0 && mtag_db_scan_end(ix->db, root, ix->gen) < 0)
-		rc = mtag_seterr(err, errlen, NULL, "%s",
-		    mtag_db_errmsg(ix->db));
+	if (rc == 0 && mtag_db_scan_end(ix->db, root, ix->gen) < 0) {
+		db_failed(ix);
+		rc = 1;
+	}
 	ix->gen = 0;
 	return rc;
 }
@@ -243,14 +271,15 @@ mtag_indexer_scan(mtag_indexer *ix, const char *root, char *err,
 void
 mtag_indexer_unwatch(mtag_indexer *ix, const char *root)
 {
-	mtag_watch_remove(ix->watch, root);
+	if (ix->watch != NULL)
+		mtag_watch_remove(ix->watch, root);
 }
 
 static void
 remove_path(mtag_indexer *ix, const char *path, int is_dir)
 {
 	if (mtag_db_remove(ix->db, path, is_dir) < 0)
-		log_warnx("%s", mtag_db_errmsg(ix->db));
+		db_failed(ix);
 }
 
 static void
@@ -261,6 +290,12 @@ on_event(void *arg, const struct mtag_watch_event *ev)
 	struct stat st;
 	int n;
 
+	/* Each would fail and log (and reading a file's tags may report it
+	 * written again): the rescan that follows sees to them all. */
+	if (ix->db_trouble && ev->kind != MTAG_WATCH_OVERFLOW) {
+		ix->st.db_failures++;
+		return;
+	}
 	switch (ev->kind) {
 	case MTAG_WATCH_WRITTEN:
 		if (lstat(ev->path, &st) == 0 && S_ISREG(st.st_mode))
@@ -277,13 +312,13 @@ on_event(void *arg, const struct mtag_watch_event *ev)
 	case MTAG_WATCH_MOVED:
 		if (ev->is_dir) {
 			if (mtag_db_move(ix->db, ev->from, ev->path, 1) < 0)
-				log_warnx("%s", mtag_db_errmsg(ix->db));
+				db_failed(ix);
 			break;
 		}
 		n = 0;
 		if (wanted(ix, ev->from) && wanted(ix, ev->path) &&
 		    (n = mtag_db_move(ix->db, ev->from, ev->path, 0)) < 0)
-			log_warnx("%s", mtag_db_errmsg(ix->db));
+			db_failed(ix);
 		if (n <= 0) {	/* not known under its old name */
 			remove_path(ix, ev->from, 0);
 			if (lstat(ev->path, &st) == 0 && S_ISREG(st.st_mode))
@@ -304,13 +339,15 @@ on_event(void *arg, const struct mtag_watch_event *ev)
 int
 mtag_indexer_events(mtag_indexer *ix, int timeout_ms)
 {
+	if (ix->watch == NULL)
+		return 0;
 	return mtag_watch_read(ix->watch, timeout_ms, on_event, ix);
 }
 
 void
 mtag_indexer_stats(mtag_indexer *ix, struct mtag_indexer_stats *st)
 {
-	ix->st.watches = mtag_watch_count(ix->watch);
+	ix->st.watches = ix->watch != NULL ? mtag_watch_count(ix->watch) : 0;
 	*st = ix->st;
 	ix->st.rescan_needed = 0;
 }

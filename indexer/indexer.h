@@ -20,22 +20,28 @@ struct mtag_indexer_stats {
 	int watches;		/* directories watched */
 	int watch_limited;	/* the inotify watch limit was reached */
 	int rescan_needed;	/* events were lost */
+	int64_t db_failures;	/* database writes that failed for a passing
+				   cause (a full disk): what they would have
+				   recorded needs a rescan, once it may work */
 };
 
 /* An indexer writing to db, skipping what opts excludes. tick (may be
  * NULL) is called about every 100 ms of a long scan and when analyses were
- * queued; a non-zero return interrupts the scan. NULL with a message in
- * err on failure. */
+ * queued; a non-zero return interrupts the scan. Without inotify (the
+ * fs.inotify.max_user_instances limit reached), it logs why and sets
+ * watch_limited, for periodic rescans. NULL with a message in err on
+ * failure. */
 mtag_indexer *mtag_indexer_new(mtag_db *db, const struct mtag_scan_opts *opts,
     int (*tick)(void *arg), void *arg, char *err, size_t errlen);
 void mtag_indexer_free(mtag_indexer *ix);
 
-/* The descriptor to poll(2) for events. */
+/* The descriptor to poll(2) for events, -1 without inotify. */
 int mtag_indexer_fd(const mtag_indexer *ix);
 
 /* Scans root: watches every directory, records new and changed files and
- * forgets the tracks under root that are gone. Returns 0, 1 when tick
- * interrupted it, or -1 with a message in err. */
+ * forgets the tracks under root that are gone. Returns 0, 1 when tick or a
+ * passing database failure (counted in db_failures) interrupted it, or -1
+ * with a message in err. */
 int mtag_indexer_scan(mtag_indexer *ix, const char *root, char *err,
     size_t errlen);
 

@@ -27,6 +27,7 @@
 #include <taglib/opusfile.h>
 #include <taglib/speexfile.h>
 #include <taglib/textidentificationframe.h>
+#include <taglib/tfilestream.h>
 #include <taglib/tpropertymap.h>
 #include <taglib/trueaudiofile.h>
 #include <taglib/vorbisfile.h>
@@ -145,7 +146,10 @@ int
 mtag_meta_read(const char *path, mtag_meta *m, char *err, size_t errlen)
 {
 	try {
-		TagLib::FileRef f(path, true, TagLib::AudioProperties::Average);
+		/* Read-only: closing a file opened for writing would tell
+		 * inotify watchers (ours) that it was written. */
+		TagLib::FileStream s(path, true);
+		TagLib::FileRef f(&s, true, TagLib::AudioProperties::Average);
 		TagLib::AudioProperties *a;
 
 		if (f.isNull())
@@ -269,7 +273,8 @@ mtag_meta_get(const char *path, mtag_meta_field *f, int n, char *err,
 	int i;
 
 	try {
-		TagLib::FileRef r(path, false);
+		TagLib::FileStream s(path, true);
+		TagLib::FileRef r(&s, false);
 
 		if (r.isNull())
 			return mtag_seterr(err, errlen, path, "%s",

@@ -4,6 +4,37 @@
 
 #include <stddef.h>
 
+/*
+ * Any file of a library is decoded, so every decode is bounded:
+ * - only regular files are opened (a FIFO, device, socket or directory is
+ *   refused, "not a regular file (FIFO)"), through mtag's own reads: no
+ *   other file or URL a playlist names is ever opened;
+ *   a file that changes while decoded gives the samples read or an error;
+ * - format probing reads at most 2 MB and analyses 5 s of the streams;
+ * - only the first audio stream that is not an attached picture is
+ *   decoded; no picture or video is ever decoded, not even to probe it;
+ * - each call fails ("decoding took longer than 60 s") once it has taken
+ *   the timeout in wall time from the open of the file;
+ * - audio longer than max_seconds is refused ("audio longer than the limit
+ *   of 7200 s") by mtag_decode_length and mtag_decode_windows, and by
+ *   mtag_decode_file unless it was asked for at most that: the decoded
+ *   samples of one call take about 4 * rate * max_seconds bytes at most
+ *   (460 MB at 16 kHz; mtag_decode_windows writes only its windows);
+ * - input above 768 kHz is refused ("unsupported sample rate").
+ */
+struct mtag_decode_limits {
+	double	timeout;	/* wall seconds per call; 0: every call fails */
+	double	max_seconds;	/* longest audio accepted, > 0 */
+};
+
+#define MTAG_DECODE_TIMEOUT	60
+#define MTAG_DECODE_MAX_SECONDS	7200
+
+/* Sets the limits of the decodes that start afterwards (by default
+ * MTAG_DECODE_TIMEOUT and MTAG_DECODE_MAX_SECONDS), before any decoding
+ * thread starts. Returns 0, or -1 when a limit is out of range. */
+int mtag_decode_set_limits(const struct mtag_decode_limits *limits);
+
 /* Decodes the first audio stream of path (attached pictures skipped),
  * downmixed to mono and resampled to rate with libswresample, the same
  * samples as `ffmpeg -i path -map 0:a:0 -ac 1 -ar rate -f f32le`. Stops

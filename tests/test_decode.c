@@ -4,6 +4,9 @@
  * from several threads at once, decoding only a model's chunks, and failing
  * cleanly on bad input.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -391,7 +394,7 @@ test_truncated(void)
 	audio_path(path, sizeof(path), &clips[1]);
 	data = read_file(path, &len);
 	CHECK(len > 10240);
-	expect_failure_data(".mp3", data, 10240, "corrupt");
+	expect_failure_data(".mp3", data, 10240, "not an audio file (Invalid data");
 	free(data);
 }
 
@@ -407,7 +410,8 @@ test_errors(void)
 	expect_failure(missing, 16000, "No such file or directory");
 
 	expect_failure_data(".mp3", "", 0, "empty file");
-	expect_failure_data(".mp3", text, strlen(text), "corrupt");
+	expect_failure_data(".mp3", text, strlen(text),
+	    "not an audio file (Invalid data");
 	expect_failure_data(".png", png, sizeof(png), "no audio stream");
 
 	/* Too little to probe as MP3; enough to open as MP3 but not decode. */
@@ -416,7 +420,7 @@ test_errors(void)
 		exit(1);
 	}
 	random_bytes(noise, 262144, 0x9e3779b97f4a7c15ULL);
-	expect_failure_data(".mp3", noise, 4096, "corrupt");
+	expect_failure_data(".mp3", noise, 4096, "not an audio file");
 	expect_failure_data(".mp3", noise, 262144, "cannot decode");
 	free(noise);
 
@@ -424,10 +428,205 @@ test_errors(void)
 		perror(dir);
 		exit(1);
 	}
-	expect_failure(dir, 16000, "Is a directory");
+	expect_failure(dir, 16000, "not a regular file (directory)");
 	rmdir(dir);
 
 	expect_failure(missing, 0, "sample rate");
+}
+
+/* All three entry points fail on path with a message naming it and cause. */
+static void
+expect_all_fail(const char *path, const char *cause)
+{
+	char err[512] = "";
+	size_t n = 1, start = 0;
+	float *s = (float *)1;
+
+	expect_failure(path, 16000, cause);
+	CHECK(mtag_decode_length(path, 16000, &n, err, sizeof(err)) == -1);
+	printf("%s -> length: \"%s\"\n", path, err);
+	CHECK(n == 0 && strstr(err, path) != NULL);
+	CHECK(strstr(err, cause) != NULL);
+	err[0] = '\0';
+	CHECK(mtag_decode_windows(path, 16000, 48000, &start, 1, 16000, &s,
+	    err, sizeof(err)) == -1);
+	printf("%s -> windows: \"%s\"\n", path, err);
+	CHECK(s == NULL && strstr(err, path) != NULL);
+	CHECK(strstr(err, cause) != NULL);
+}
+
+/* FIFOs (which would block an open), devices and sockets are refused by
+ * their type, whatever their name. */
+static void
+test_special_files(void)
+{
+	char dir[] = "/tmp/mtag-test-XXXXXX", path[64];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/fifo.mp3", dir);
+	CHECK(mkfifo(path, 0600) == 0);
+	expect_all_fail(path, "not a regular file (FIFO)");
+	unlink(path);
+
+	snprintf(path, sizeof(path), "%s/zero.mp3", dir);
+	CHECK(symlink("/dev/zero", path) == 0);
+	expect_all_fail(path, "not a regular file (character device)");
+	unlink(path);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/socket.mp3", dir);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		perror(sa.sun_path);
+		exit(1);
+	}
+	expect_all_fail(sa.sun_path, "not a regular file (socket)");
+	close(fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
+/* An ID3v2 header (10 bytes) claiming size bytes of tag. */
+static void
+id3_header(unsigned char *h, uint32_t size)
+{
+	memcpy(h, "ID3\3\0\0", 6);
+	h[6] = size >> 21 & 0x7f;
+	h[7] = size >> 14 & 0x7f;
+	h[8] = size >> 7 & 0x7f;
+	h[9] = size & 0x7f;
+}
+
+/*
+ * An ID3 tag claiming 256 MB hides the whole file: no audio, and no such
+ * allocation. A tag holding a picture frame that claims 200 MB (of a few
+ * bytes) before the audio: the audio decodes as without it.
+ */
+static void
+test_huge_id3(void)
+{
+	static const char apic[] = "APIC\x0b\xeb\xc2\0\0\0\0image/png\0\3\0"
+	    "\x89PNG\r\n\x1a\n";
+	char path[4096], *tmp;
+	unsigned char *mp3, *data;
+	size_t len, n, gn;
+	float *s, *g;
+
+	audio_path(path, sizeof(path), &clips[0]);
+	mp3 = read_file(path, &len);
+	if ((data = malloc(len + 10 + sizeof(apic))) == NULL) {
+		perror("malloc");
+		exit(1);
+	}
+	id3_header(data, 0x0fffffff);
+	memcpy(data + 10, mp3, len);
+	expect_failure_data(".mp3", data, len + 10, "not an audio file");
+
+	id3_header(data, sizeof(apic) - 1);
+	memcpy(data + 10, apic, sizeof(apic) - 1);
+	memcpy(data + 10 + sizeof(apic) - 1, mp3, len);
+	tmp = make_temp(".mp3", data, len + 10 + sizeof(apic) - 1);
+	g = read_golden(&clips[0], 16000, &gn);
+	if (decode(tmp, 16000, 0, &s, &n) == 0) {
+		printf("%s (200 MB picture claimed) -> %zu samples\n", tmp, n);
+		CHECK(n == gn && max_diff(s, g, n) <= TOL);
+		free(s);
+	} else
+		CHECK(!"decoding past a huge picture frame failed");
+	unlink(tmp);
+	free(tmp);
+	free(g);
+	free(data);
+	free(mp3);
+}
+
+/* The deadline and the longest duration, with limits made small. */
+static void
+test_limits(void)
+{
+	const struct mtag_decode_limits defaults = {
+		MTAG_DECODE_TIMEOUT, MTAG_DECODE_MAX_SECONDS,
+	};
+	char path[4096], err[512];
+	size_t n, start = 0;
+	float *s;
+
+	CHECK(mtag_decode_set_limits(&(struct mtag_decode_limits){ -1, 60 })
+	    == -1);
+	CHECK(mtag_decode_set_limits(&(struct mtag_decode_limits){ 60, 0 })
+	    == -1);
+
+	audio_path(path, sizeof(path), &clips[3]);
+	CHECK(mtag_decode_set_limits(&(struct mtag_decode_limits){ 0, 60 })
+	    == 0);
+	expect_all_fail(path, "decoding took longer than 0 s");
+
+	/* The 12 s clip against a limit of 2 s. */
+	CHECK(mtag_decode_set_limits(&(struct mtag_decode_limits){ 60, 2 })
+	    == 0);
+	expect_failure(path, 16000, "audio longer than the limit of 2 s");
+	CHECK(mtag_decode_length(path, 16000, &n, err, sizeof(err)) == -1);
+	printf("%s -> length: \"%s\"\n", path, err);
+	CHECK(strstr(err, "audio longer than the limit of 2 s") != NULL);
+	CHECK(mtag_decode_windows(path, 16000, 192000, &start, 1, 16000, &s,
+	    err, sizeof(err)) == -1);
+	CHECK(strstr(err, "audio longer than the limit of 2 s") != NULL);
+	/* Asking for no more than the limit is fine. */
+	CHECK(mtag_decode_set_limits(&defaults) == 0);
+	check_limit(&clips[3], 16000, 2, 32000);
+	CHECK(mtag_decode_set_limits(&(struct mtag_decode_limits){ 60, 2 })
+	    == 0);
+	if (decode(path, 16000, 2, &s, &n) == 0) {
+		CHECK(n == 32000);
+		free(s);
+	} else
+		CHECK(!"decoding up to the limit failed");
+	CHECK(mtag_decode_set_limits(&defaults) == 0);
+}
+
+/*
+ * A file cut to half between finding its length and decoding its windows:
+ * the windows in what is left decode as before, those past it stay zero.
+ */
+static void
+test_truncated_between(void)
+{
+	char path[4096], err[512], *tmp;
+	unsigned char *data;
+	size_t len, n, gn, i, starts[2];
+	float *w, *g;
+	double d = 0, z = 0;
+
+	audio_path(path, sizeof(path), &clips[3]);
+	data = read_file(path, &len);
+	tmp = make_temp(".wav", data, len);
+	g = read_golden(&clips[3], 16000, &gn);
+	CHECK(mtag_decode_length(tmp, 16000, &n, err, sizeof(err)) == 0);
+	CHECK(n == gn && gn == 192000);
+	CHECK(truncate(tmp, len / 2) == 0);
+	starts[0] = 16000;
+	starts[1] = 160000;
+	if (mtag_decode_windows(tmp, 16000, gn, starts, 2, 16000, &w, err,
+	    sizeof(err)) == 0) {
+		d = max_diff(w + starts[0], g + starts[0], 16000);
+		for (i = starts[1]; i < starts[1] + 16000; i++)
+			z = fabs(w[i]) > z ? fabs(w[i]) : z;
+		printf("%s cut to half: max |diff| %g, max past the end %g\n",
+		    tmp, d, z);
+		CHECK(d <= TOL && z == 0);
+		free(w);
+	} else {
+		fprintf(stderr, "%s\n", err);
+		CHECK(!"decoding windows of a truncated file failed");
+	}
+	unlink(tmp);
+	free(tmp);
+	free(g);
+	free(data);
 }
 
 int
@@ -440,6 +639,10 @@ main(void)
 	test_windows();
 	test_truncated();
 	test_errors();
+	test_special_files();
+	test_huge_id3();
+	test_limits();
+	test_truncated_between();
 	if (test_failures > 0) {
 		fprintf(stderr, "%d checks failed\n", test_failures);
 		return 1;

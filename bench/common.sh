@@ -101,6 +101,20 @@ stop_daemon() {
 vmhwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status"; }
 vmrss() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
 
+# median_ms RUNS COMMAND...: runs COMMAND (its output discarded) RUNS
+# times and prints the median wall time in milliseconds, from its start to
+# its exit; fails if COMMAND fails. Timed by python3: a shell would add a
+# fork per time stamp.
+median_ms() {
+	python3 -c 'import statistics, subprocess, sys, time
+ts = []
+for _ in range(int(sys.argv[1])):
+    t = time.perf_counter()
+    subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, check=True)
+    ts.append(time.perf_counter() - t)
+print("%.1f" % (statistics.median(ts) * 1e3))' "$@"
+}
+
 # sql DB QUERY
 sql() { sqlite3 -readonly -cmd ".timeout 5000" "$1" "$2"; }
 

@@ -9,7 +9,6 @@
 #include <cblas.h>
 
 #include "ops.h"
-#include "winograd.h"
 
 /* The larger of a and b, as one instruction (fmaxf is a library call). */
 static inline float
@@ -54,9 +53,6 @@ conv_is_pointwise(const mtag_conv_shape *s)
 /* Output positions per tile: COL_TILE floats of im2col and of convolution
  * output (when pooled) at most. */
 #define COL_TILE (1 << 21)
-/* Floats of Winograd transforms per band of output rows: a few hundred
- * kilobytes, so that the products' output is read back from the cache. */
-#define WINO_TILE (1 << 20)
 
 static int
 conv_tile(const mtag_conv_shape *s)
@@ -66,37 +62,6 @@ conv_tile(const mtag_conv_shape *s)
 	int n = COL_TILE / (K + s->O);
 
 	return n < 1 ? 1 : n > N ? N : n;
-}
-
-/* Floats of scratch conv_wino needs: the band's transforms and its output
- * (when pooled). */
-static size_t
-wino_scratch(const mtag_wino *p)
-{
-	const int band = mtag_wino_band(p, WINO_TILE);
-
-	return mtag_wino_scratch(p, band) + (size_t)p->s.O * band * p->OW;
-}
-
-size_t
-mtag_conv_filter_size(const mtag_conv_shape *s)
-{
-	mtag_wino p;
-
-	if (mtag_wino_init(&p, s) == 0)
-		return mtag_wino_filter_size(&p);
-	return (size_t)s->O * s->C * s->KH * s->KW;
-}
-
-void
-mtag_conv_filters(const mtag_conv_shape *s, const float *w, float *f)
-{
-	mtag_wino p;
-
-	if (mtag_wino_init(&p, s) == 0)
-		mtag_wino_filters(&p, w, f);
-	else
-		memcpy(f, w, sizeof(float) * s->O * s->C * s->KH * s->KW);
 }
 
 /*
@@ -154,10 +119,7 @@ size_t
 mtag_conv_scratch(const mtag_conv_shape *s)
 {
 	size_t n = (size_t)(s->C * s->KH * s->KW + s->O) * conv_tile(s);
-	mtag_wino p;
 
-	if (mtag_wino_init(&p, s) == 0 && wino_scratch(&p) > n)
-		n = wino_scratch(&p);
 	if (conv_rows_ok(s) && conv_rows_scratch(s) > n)
 		n = conv_rows_scratch(s);
 	return n;
@@ -165,37 +127,6 @@ mtag_conv_scratch(const mtag_conv_shape *s)
 
 static void pool_positions(const float *v, int p0, int n, int OW, int KH,
     int KW, float bias, float *y);
-
-/* The convolution of plan p by Winograd's algorithm, a band of output rows
- * at a time: as mtag_conv2d when pool_h is 0, else as mtag_conv2d_pool. u
- * holds the transformed filters. */
-static void
-conv_wino(const mtag_wino *p, const float *x, const float *u,
-    const float *b, int relu, int pool_h, int pool_w, float *y, float *col)
-{
-	const int O = p->s.O, OH = p->OH, OW = p->OW;
-	const int rows = pool_h > 0 ? OH / pool_h * pool_h : OH;
-	const int band = mtag_wino_band(p, WINO_TILE);
-	const size_t plane = pool_h > 0 ? (size_t)(OH / pool_h) *
-	    (OW / pool_w) : 0;
-	float *work = col, *out = work + mtag_wino_scratch(p, band);
-	int r0, n, o;
-
-	mtag_ops_count(2.0 * O * p->s.C * p->s.KH * p->s.KW * rows * OW);
-	for (r0 = 0; r0 < rows; r0 += n) {
-		n = band < rows - r0 ? band : rows - r0;
-		if (pool_h == 0) {
-			mtag_wino_rows(p, u, x, r0, n, b, relu,
-			    y + (size_t)r0 * OW, (size_t)OH * OW, work);
-			continue;
-		}
-		mtag_wino_rows(p, u, x, r0, n, NULL, 0, out, (size_t)n * OW,
-		    work);
-		for (o = 0; o < O; o++)
-			pool_positions(out + (size_t)o * n * OW, r0 * OW,
-			    n * OW, OW, pool_h, pool_w, b[o], y + o * plane);
-	}
-}
 
 /* col (K x n) row (c, kh, kw) holds x[c][oh*SH - PH + kh][ow*SW - PW + kw]
  * for the output positions oh * OW + ow in [p0, p0 + n), zero outside the
@@ -255,13 +186,8 @@ mtag_conv2d(const mtag_conv_shape *s, const float *x, const float *w,
 	const int O = s->O, K = s->C * s->KH * s->KW;
 	const int N = mtag_conv_out_h(s) * mtag_conv_out_w(s);
 	int o, i, p0, n;
-	mtag_wino p;
 
 	assert(s->SH > 0 && s->SW > 0 && N > 0 && K > 0);
-	if (mtag_wino_init(&p, s) == 0) {
-		conv_wino(&p, x, w, b, relu, 0, 0, y, col);
-		return;
-	}
 	mtag_ops_count(2.0 * O * K * N);
 	if (conv_is_pointwise(s)) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, N,
@@ -355,13 +281,8 @@ mtag_conv2d_pool(const mtag_conv_shape *s, const float *x, const float *w,
 	const int tile = conv_tile(s);
 	float *out = col + (size_t)K * tile;
 	int o, p0, n;
-	mtag_wino p;
 
 	assert(KH > 0 && KW > 0 && OH >= KH && OW >= KW && K > 0);
-	if (mtag_wino_init(&p, s) == 0) {
-		conv_wino(&p, x, w, b, 1, KH, KW, y, col);
-		return;
-	}
 	mtag_ops_count(2.0 * O * K * N);
 	if (conv_rows_ok(s)) {
 		out = col + conv_rows_scratch(s) - (size_t)O * OW;

@@ -26,17 +26,9 @@ int mtag_conv_out_w(const mtag_conv_shape *s);
  * number of output positions at a time). */
 size_t mtag_conv_scratch(const mtag_conv_shape *s);
 
-/* Floats of the filters of convolution s as mtag_conv2d reads them. */
-size_t mtag_conv_filter_size(const mtag_conv_shape *s);
-
-/* f (mtag_conv_filter_size floats) = the filters w (O x C x KH x KW) of
- * convolution s laid out for the algorithm mtag_conv2d runs for s: copied,
- * or transformed for Winograd's (winograd.h). */
-void mtag_conv_filters(const mtag_conv_shape *s, const float *w, float *f);
-
-/* y (O x OH x OW) = conv(x, w) + b, then ReLU when relu is set. w is the
- * filters from mtag_conv_filters, b has O entries. col is scratch of
- * mtag_conv_scratch floats. */
+/* y (O x OH x OW) = conv(x, w) + b, then ReLU when relu is set. w is
+ * O x C x KH x KW, b has O entries. col is scratch of mtag_conv_scratch
+ * floats. */
 void mtag_conv2d(const mtag_conv_shape *s, const float *x, const float *w,
     const float *b, int relu, float *y, float *col);
 
@@ -44,8 +36,8 @@ void mtag_conv2d(const mtag_conv_shape *s, const float *x, const float *w,
  * non-overlapping KH x KW windows (floor mode; the same values as
  * mtag_conv2d then mtag_maxpool2d, as the maximum commutes with the bias and
  * ReLU), a tile of output positions at a time: the convolution's output is
- * never whole. w is the filters from mtag_conv_filters; col is scratch of
- * mtag_conv_scratch floats. */
+ * never whole. col is scratch of mtag_conv_scratch
+ * floats. */
 void mtag_conv2d_pool(const mtag_conv_shape *s, const float *x,
     const float *w, const float *b, int KH, int KW, float *y, float *col);
 

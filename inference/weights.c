@@ -21,15 +21,8 @@ mtag_weights_init(mtag_weights *w, const mtag_ckpt *ck, size_t extra,
 	w->ck = ck;
 	w->err = err;
 	w->errlen = errlen;
-	/* Every tensor, and room for a convolution's filters in the layout
-	 * of mtag_conv_filters (at most 16/9 of them). */
-	for (i = 0; i < mtag_ckpt_count(ck); i++) {
-		const mtag_tensor *t = mtag_ckpt_tensor(ck, i);
-
-		total += t->numel;
-		if (t->ndim >= 3)
-			total += t->numel / 9 * 16 + 16;
-	}
+	for (i = 0; i < mtag_ckpt_count(ck); i++)
+		total += mtag_ckpt_tensor(ck, i)->numel;
 	w->cap = total;
 	if ((w->arena = malloc(sizeof(float) * (total ? total : 1))) == NULL)
 		return mtag_weights_error(w, "out of memory");
@@ -140,7 +133,7 @@ mtag_weights_conv(mtag_weights *w, const char *conv, const char *bn,
     const mtag_conv_shape *s, const float **wt, const float **b)
 {
 	char name[160];
-	float *pw, *pb, *pf;
+	float *pw, *pb;
 
 	snprintf(name, sizeof(name), "%s.weight", conv);
 	pw = s->KH == 1 && s->H == 1 ?
@@ -152,8 +145,7 @@ mtag_weights_conv(mtag_weights *w, const char *conv, const char *bn,
 	if (bn != NULL && mtag_weights_fold_bn(w, bn, pw, pb, s->O,
 	    s->C * s->KH * s->KW) < 0)
 		return -1;
-	*wt = pf = mtag_weights_alloc(w, mtag_conv_filter_size(s));
-	mtag_conv_filters(s, pw, pf);
+	*wt = pw;
 	*b = pb;
 	return 0;
 }

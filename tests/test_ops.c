@@ -103,16 +103,6 @@ max_abs(const double *a, size_t n)
 	return m;
 }
 
-/* The filters w of convolution s as mtag_conv2d reads them. */
-static float *
-conv_filters(const mtag_conv_shape *s, const float *w)
-{
-	float *f = malloc(sizeof(float) * mtag_conv_filter_size(s));
-
-	mtag_conv_filters(s, w, f);
-	return f;
-}
-
 static void
 test_conv2d(void)
 {
@@ -121,7 +111,7 @@ test_conv2d(void)
 	for (trial = 0; trial < 42; trial++) {
 		mtag_conv_shape s;
 		int OH, OW, relu = trial & 1;
-		float *x, *w, *f, *b, *y, *col;
+		float *x, *w, *b, *y, *col;
 		double *xd, *ref;
 		size_t nx;
 
@@ -155,16 +145,12 @@ test_conv2d(void)
 		xd = to_double(x, nx);
 		ref = malloc(sizeof(double) * s.O * OH * OW);
 		ref_conv(&s, xd, w, b, relu, ref);
-		f = conv_filters(&s, w);
-		mtag_conv2d(&s, x, f, b, relu, y, col);
-		/* Rounding grows with the 576 terms of the tiled cases, and
-		 * with Winograd's transforms (7 taps over 16 filter rows or
-		 * more). */
+		mtag_conv2d(&s, x, w, b, relu, y, col);
+		/* Rounding grows with the 576 terms of the tiled cases. */
 		CHECK(max_err(y, ref, (size_t)s.O * OH * OW) <
-		    (trial >= 40 ? 1e-4 : 3e-5));
+		    (trial >= 40 ? 1e-4 : 1e-5));
 		free(x);
 		free(w);
-		free(f);
 		free(b);
 		free(y);
 		free(col);
@@ -173,10 +159,9 @@ test_conv2d(void)
 	}
 }
 
-/* The shapes of the convolution's other algorithms, pooled or not:
- * Winograd's (3 x 3 filters, stride 1, over 16 channels or more; edges
- * falling inside tiles, several bands), then one SGEMM per output row (one
- * channel, stride 1 down, 64 filter taps or more). */
+/* Wide convolutions, pooled or not: over many channels (im2col in several
+ * tiles), and of one channel with large filters (one SGEMM per output row,
+ * stride 1 down, 64 filter taps or more). */
 static void
 test_conv_paths(void)
 {
@@ -198,7 +183,6 @@ test_conv_paths(void)
 		{ .C = 1, .H = 20, .W = 33, .O = 5, .KH = 9, .KW = 8,
 		  .SH = 1, .SW = 2, .PH = 2, .PW = 1 },
 	};
-	const size_t nwino = 6;
 	size_t i;
 	int pooled;
 
@@ -211,14 +195,11 @@ test_conv_paths(void)
 		const size_t ny = (size_t)s->O * (OH / KH) * (OW / KW);
 		float *x = random_array(nx), *b = random_array(s->O);
 		float *w = random_array((size_t)s->O * s->C * s->KH * s->KW);
-		float *f = conv_filters(s, w), *y = random_array(ny);
+		float *y = random_array(ny);
 		float *col = random_array(mtag_conv_scratch(s));
 		double *xd = to_double(x, nx), *ref;
 		int o, r, c, a, e;
 
-		/* Winograd's filters are transformed, the others not. */
-		CHECK((mtag_conv_filter_size(s) > (size_t)s->O * s->C *
-		    s->KH * s->KW) == (i < nwino));
 		ref = malloc(sizeof(double) * s->O * OH * OW);
 		ref_conv(s, xd, w, b, 1, ref);
 		for (o = 0; o < s->O && pooled; o++)	/* pool ref in place */
@@ -233,11 +214,11 @@ test_conv_paths(void)
 			ref[((size_t)o * (OH / KH) + r) * (OW / KW) + c] = m;
 		}
 		if (pooled)
-			mtag_conv2d_pool(s, x, f, b, KH, KW, y, col);
+			mtag_conv2d_pool(s, x, w, b, KH, KW, y, col);
 		else
-			mtag_conv2d(s, x, f, b, 1, y, col);
+			mtag_conv2d(s, x, w, b, 1, y, col);
 		CHECK(max_err(y, ref, ny) < 2e-4);
-		free(x), free(b), free(w), free(f), free(y), free(col);
+		free(x), free(b), free(w), free(y), free(col);
 		free(xd), free(ref);
 	}
 }
@@ -253,7 +234,7 @@ test_conv2d_pool(void)
 	for (trial = 0; trial < 24; trial++) {
 		mtag_conv_shape s;
 		int OH, OW, KH, KW, PH, PW, o, i, j, a, bb;
-		float *x, *w, *f, *b, *y, *col;
+		float *x, *w, *b, *y, *col;
 		double *xd, *conv, *ref;
 		size_t nx;
 
@@ -300,13 +281,10 @@ test_conv2d_pool(void)
 					    i * KH + a) * OW + j * KW + bb]);
 			ref[((size_t)o * PH + i) * PW + j] = m;
 		}
-		f = conv_filters(&s, w);
-		mtag_conv2d_pool(&s, x, f, b, KH, KW, y, col);
-		/* Winograd's transforms (7 taps over 16 filter rows or more)
-		 * round a little more than the direct sums. */
+		mtag_conv2d_pool(&s, x, w, b, KH, KW, y, col);
 		CHECK(max_err(y, ref, (size_t)s.O * PH * PW) <
-		    (trial >= 20 ? 1e-4 : 3e-5));
-		free(x), free(w), free(f), free(b), free(y), free(col);
+		    (trial >= 20 ? 1e-4 : 1e-5));
+		free(x), free(w), free(b), free(y), free(col);
 		free(xd), free(conv), free(ref);
 	}
 }
@@ -679,9 +657,9 @@ test_blocks(void)
 
 	for (trial = 0; trial < 24; trial++) {
 		const int oned = trial & 1, n = 3;
-		const int wide = trial % 3 == 0;	/* Winograd's sizes */
-		mtag_block b[3], run[3];
-		float *wts[3][13], *x, *buf0, *buf1, *tmp, *col, *out;
+		const int wide = trial % 3 == 0;	/* 16 channels or more */
+		mtag_block b[3];
+		float *wts[3][10], *x, *buf0, *buf1, *tmp, *col, *out;
 		double *ref, *next;
 		size_t act, ncol, nx;
 		int C = wide ? irand(16, 20) : irand(1, 4);
@@ -731,19 +709,9 @@ test_blocks(void)
 				    b[i].se_hidden);
 				b[i].se_b2 = wts[i][9] = random_array(O);
 			}
-			/* The blocks run read the filters laid out for
-			 * their algorithm. */
-			run[i] = b[i];
-			run[i].w1 = wts[i][10] = conv_filters(s, b[i].w1);
-			if (b[i].w2 != NULL)
-				run[i].w2 = wts[i][11] = conv_filters(&b[i].s2,
-				    b[i].w2);
-			if (b[i].w3 != NULL)
-				run[i].w3 = wts[i][12] = conv_filters(s,
-				    b[i].w3);
 			mtag_block_out(&b[i], &C, &H, &W);
 		}
-		mtag_blocks_scratch(run, n, &act, &ncol);
+		mtag_blocks_scratch(b, n, &act, &ncol);
 		nx = (size_t)C0 * H0 * W0;
 		CHECK(act >= nx && act >= (size_t)C * H * W);
 		buf0 = random_array(act);
@@ -762,13 +730,13 @@ test_blocks(void)
 			free(ref);
 			ref = next;
 		}
-		out = mtag_blocks_run(run, n, x, buf0, buf1, tmp, col);
+		out = mtag_blocks_run(b, n, x, buf0, buf1, tmp, col);
 		CHECK(out == buf0 || out == buf1);
 		/* Wide chains reach thousands: rounding relative to that. */
 		CHECK(max_err(out, ref, (size_t)C * H * W) <
 		    fmax(1e-4, 1e-6 * max_abs(ref, (size_t)C * H * W)));
 		for (i = 0; i < n; i++)
-			for (k = 0; k < 13; k++)
+			for (k = 0; k < 10; k++)
 				free(wts[i][k]);
 		if (x != buf0)
 			free(x);

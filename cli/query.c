@@ -18,6 +18,8 @@
 #include "vocabulary.h"
 
 #define MAX_SUGGESTIONS	3
+#define MAX_TERMS	1000	/* tag and field terms in a query */
+#define MAX_DEPTH	100	/* NOT, '-' and parentheses, nested */
 
 enum tok {
 	T_END, T_LPAREN, T_RPAREN, T_AND, T_OR, T_NOT, T_MINUS,
@@ -60,7 +62,8 @@ struct parser {
 	mtag_library *lib;
 	const char *expr;
 	struct token *toks;
-	int ntoks, pos;
+	int ntoks, captoks, pos;
+	int nterms, depth;	/* against MAX_TERMS and MAX_DEPTH */
 	struct mtag_query_error *e;
 };
 
@@ -104,11 +107,16 @@ add_token(struct parser *p, enum tok type, int start, int end,
     struct token **t)
 {
 	struct token *n;
+	int cap;
 
-	if ((n = realloc(p->toks, (p->ntoks + 1) * sizeof(*n))) == NULL)
-		return oom(p);
-	p->toks = n;
-	*t = &n[p->ntoks++];
+	if (p->ntoks == p->captoks) {
+		cap = p->captoks ? 2 * p->captoks : 16;
+		if ((n = realloc(p->toks, cap * sizeof(*n))) == NULL)
+			return oom(p);
+		p->toks = n;
+		p->captoks = cap;
+	}
+	*t = &p->toks[p->ntoks++];
 	memset(*t, 0, sizeof(**t));
 	(*t)->type = type;
 	(*t)->start = start;
@@ -580,19 +588,28 @@ static struct node *
 parse_unary(struct parser *p)
 {
 	struct token *t = tok(p);
-	struct node *n;
+	struct node *n, *m;
 
 	switch (t->type) {
 	case T_NOT:
 	case T_MINUS:
-		p->pos++;
-		if ((n = parse_unary(p)) == NULL)
-			return NULL;
-		return new_node(p, N_NOT, n, NULL);
 	case T_LPAREN:
-		p->pos++;
-		if ((n = parse_or(p)) == NULL)
+		if (p->depth == MAX_DEPTH) {
+			perr(p, t->start, t->end, "the query nests NOT, '-' "
+			    "and parentheses more than %d deep", MAX_DEPTH);
 			return NULL;
+		}
+		p->pos++;
+		p->depth++;
+		n = t->type == T_LPAREN ? parse_or(p) : parse_unary(p);
+		p->depth--;
+		if (n == NULL)
+			return NULL;
+		if (t->type != T_LPAREN) {
+			if ((m = new_node(p, N_NOT, n, NULL)) == NULL)
+				free_node(n);
+			return m;
+		}
 		if (tok(p)->type != T_RPAREN) {
 			perr(p, t->start, t->end, "this '(' is not closed");
 			free_node(n);
@@ -601,10 +618,14 @@ parse_unary(struct parser *p)
 		p->pos++;
 		return n;
 	case T_FIELD:
-		return field_term(p);
 	case T_WORD:
 	case T_QUOTED:
-		return tag_term(p);
+		if (++p->nterms > MAX_TERMS) {
+			perr(p, t->start, t->end, "the query has more than %d "
+			    "terms", MAX_TERMS);
+			return NULL;
+		}
+		return t->type == T_FIELD ? field_term(p) : tag_term(p);
 	case T_RPAREN:
 		perr(p, t->start, t->end, "this ')' closes no '('");
 		return NULL;

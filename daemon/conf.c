@@ -597,6 +597,7 @@ read_file(struct mtag_conf *c, const char *path, int required, char *err,
 	FILE *f;
 	char *line = NULL, where[PATH_MAX + 16];
 	size_t cap = 0;
+	ssize_t n;
 	int seen[NOPTS] = { 0 }, lineno = 0, r = 0;
 
 	if ((f = fopen(path, "r")) == NULL) {
@@ -606,9 +607,14 @@ read_file(struct mtag_conf *c, const char *path, int required, char *err,
 	}
 	if ((c->config_path = strdup(path)) == NULL)
 		r = mtag_seterr(err, errlen, NULL, "out of memory");
-	while (r == 0 && getline(&line, &cap, f) != -1) {
+	while (r == 0 && (n = getline(&line, &cap, f)) != -1) {
 		snprintf(where, sizeof(where), "%s:%d", path, ++lineno);
-		r = parse_line(c, line, where, lineno, seen, err, errlen);
+		if (memchr(line, '\0', n) != NULL)
+			r = mtag_seterr(err, errlen, where, "NUL byte in the "
+			    "line (not a text file?)");
+		else
+			r = parse_line(c, line, where, lineno, seen, err,
+			    errlen);
 	}
 	if (r == 0 && ferror(f))
 		r = mtag_seterr(err, errlen, path, "%s", strerror(errno));
@@ -897,7 +903,9 @@ void
 mtag_conf_print(const struct mtag_conf *c, FILE *f)
 {
 	const struct mtag_conf_opt *o;
+	const char *v;
 	char buf[32];
+	size_t n;
 	int i, j;
 
 	for (i = 0; i < NOPTS; i++) {
@@ -905,9 +913,15 @@ mtag_conf_print(const struct mtag_conf *c, FILE *f)
 		if (o->key == NULL)
 			continue;
 		if (o->repeat) {
-			for (j = 0; j < *intp(c, o->countoff); j++)
-				fprintf(f, "%s = %s\n", o->key,
-				    (*listp(c, o))[j]);
+			for (j = 0; j < *intp(c, o->countoff); j++) {
+				v = (*listp(c, o))[j];
+				/* The file's syntax trims a value: a folder
+				 * ending in a blank keeps a '/' after it. */
+				n = strlen(v);
+				fprintf(f, "%s = %s%s\n", o->key, v,
+				    o->type == MTAG_CONF_DIR && n > 0 &&
+				    isspace((unsigned char)v[n - 1]) ? "/" : "");
+			}
 		} else if (is_string(o)) {
 			if (*strp(c, o) != NULL)
 				fprintf(f, "%s = %s\n", o->key, *strp(c, o));

@@ -418,6 +418,37 @@ test_metadata(void)
 	    "p1.m4a r1.ogg weird name (1).mp3");
 }
 
+/* The bounds on a query's size that keep the parser's recursion shallow. */
+static void
+limits(void)
+{
+	static char expr[8192];
+	size_t n;
+	int i;
+
+	for (n = 0, i = 0; i < 100; i++)
+		expr[n++] = '(';
+	n += snprintf(expr + n, sizeof(expr) - n, "metal");
+	for (i = 0; i < 100; i++)
+		expr[n++] = ')';
+	expr[n] = '\0';
+	EXPECT(expr, "r3.flac");
+	memmove(expr + 1, expr, n + 1);
+	expr[0] = '(';
+	EXPECT(expr, "error: the query nests NOT, '-' and parentheses more "
+	    "than 100 deep [100,101)");
+	for (n = 0, i = 0; i < 101; i++)
+		n += snprintf(expr + n, sizeof(expr) - n, "NOT ");
+	snprintf(expr + n, sizeof(expr) - n, "rock");
+	EXPECT(expr, "error: more than 100 deep [400,403)");
+	for (n = 0, i = 0; i < 1000; i++)
+		n += snprintf(expr + n, sizeof(expr) - n, "%smetal",
+		    i ? " " : "");
+	EXPECT(expr, "r3.flac");
+	snprintf(expr + n, sizeof(expr) - n, " rock");
+	EXPECT(expr, "error: the query has more than 1000 terms [6000,6004)");
+}
+
 static void
 test_errors(void)
 {
@@ -451,6 +482,7 @@ test_errors(void)
 	    "vocabularies have it)");
 	EXPECT("rock pop)", "error: this ')' closes no '('");
 	EXPECT("elec", "error: unknown tag 'elec' (did you mean ");
+	limits();
 }
 
 /* The hits of expr in rank order, as file names with scores. */

@@ -96,7 +96,7 @@ bench_model(const char *name, const char *dataset, int nchunks, int runs)
 		goto done;
 	}
 	for (i = 0; i < n; i++)
-		pcm[i] = (float)rand_r(&seed) / RAND_MAX - 0.5f;
+		pcm[i] = (float)((double)rand_r(&seed) / RAND_MAX - 0.5);
 	for (r = 0; r < nchunks; r++)
 		starts[r] = r * len;
 	flop = mtag_ops_flop();

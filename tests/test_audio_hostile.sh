@@ -3,46 +3,8 @@
 # empty, mislabelled and special files (made at test time) beside good
 # ones. Each hostile file fails with an error naming it and the cause, the
 # good ones are analysed, the daemon keeps answering and exits cleanly.
-set -u
-: "${MTAGCTL:?}" "${MTAGD:?}" "${MTAG_SHARED_DIR:?}"
-[ -d "$MTAG_SHARED_DIR" ] || { echo "no shared data: skipping"; exit 77; }
-
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-export MTAG_DATA_DIR="$tmp/data" XDG_RUNTIME_DIR="$tmp/run"
-export XDG_CONFIG_HOME="$tmp/config"
-export MTAG_MODEL_MIRROR="$MTAG_SHARED_DIR/models/pretrained"
-mkdir -p "$XDG_RUNTIME_DIR"
+. "$(dirname "$0")/lib.sh"
 lib=$tmp/lib
-db=$tmp/library.db
-fail=0
-
-ok() { echo "ok: $1"; }
-bad() { echo "FAILED: $1"; fail=1; }
-check() {	# check DESCRIPTION COMMAND...
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
-sql() { sqlite3 -readonly -cmd ".timeout 5000" "$db" "$@"; }
-# until_sql SECONDS SQL EXPECTED: waits (at most SECONDS) for the query to
-# give EXPECTED.
-until_sql() {
-	n=$(($1 * 10))
-	while [ "$n" -gt 0 ]; do
-		[ "$(sql "$2" 2>/dev/null)" = "$3" ] && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	echo "  got '$(sql "$2")', expected '$3' for: $2"
-	return 1
-}
 # tone FILE FREQ [FFMPEG OPTIONS]: a 4 s tone with noise.
 tone() {
 	out=$1 freq=$2

@@ -5,62 +5,29 @@
 # inotify limits, and SIGHUP reloads. The daemon must keep working, lose
 # nothing and leave a consistent database. Sections needing root or a
 # mount skip themselves, saying why. MTAG_FAULTS_SECTIONS="1 3" runs only
-# those sections; MTAG_FAULTS_KEEP=1 keeps the files made.
-set -u
-: "${MTAGCTL:?}" "${MTAGD:?}" "${MTAG_SHARED_DIR:?}"
-[ -d "$MTAG_SHARED_DIR" ] || { echo "no shared data: skipping"; exit 77; }
+# those sections; MTAG_TEST_KEEP=1 keeps the files made.
+. "$(dirname "$0")/lib.sh"
 for t in ffmpeg ffprobe sqlite3; do
 	command -v $t >/dev/null || { echo "no $t: skipping"; exit 77; }
 done
-
-tmp=$(mktemp -d)
-pid=
 mounts=
 watches=
 instances=
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+cleanup_extra() {
 	[ -n "$watches" ] && echo "$watches" >/proc/sys/fs/inotify/max_user_watches
 	[ -n "$instances" ] &&
 	    echo "$instances" >/proc/sys/fs/inotify/max_user_instances
 	for m in $mounts; do umount -l "$m" 2>/dev/null; done
 	chmod -R u+rwx "$tmp" 2>/dev/null
-	if [ -n "${MTAG_FAULTS_KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-export MTAG_DATA_DIR="$tmp/data" XDG_RUNTIME_DIR="$tmp/run"
-export XDG_CONFIG_HOME="$tmp/config"
-export MTAG_MODEL_MIRROR="$MTAG_SHARED_DIR/models/pretrained"
-mkdir -p "$XDG_RUNTIME_DIR"
-fail=0
 t0=$(date +%s)
 
-ok() { echo "ok: $1"; }
-bad() { echo "FAILED: $1"; fail=1; }
 skip() { echo "SKIP: $1"; }
-check() {	# check DESCRIPTION COMMAND...
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
 section() {	# section N TITLE: whether to run section N
 	case " ${MTAG_FAULTS_SECTIONS:-$1} " in
 	*" $1 "*) echo "=== $1. $2 ($(($(date +%s) - t0)) s so far)" ;;
 	*) return 1 ;;
 	esac
-}
-sql() { sqlite3 -readonly -cmd ".timeout 5000" "$db" "$@"; }
-# until_sql SECONDS SQL EXPECTED: waits for the query to give EXPECTED.
-until_sql() {
-	n=$(($1 * 10))
-	while [ "$n" -gt 0 ]; do
-		[ "$(sql "$2" 2>/dev/null)" = "$3" ] && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	echo "  got '$(sql "$2")', expected '$3' for: $2"
-	return 1
 }
 # until_log SECONDS PATTERN: waits for an extended regexp in the log.
 until_log() {

@@ -3,35 +3,10 @@
 # a real mtagd builds from files made with ffmpeg: the metadata is chosen,
 # the tags are what the model hears, checked against the scores in the
 # database through sqlite3; every output format is parsed back.
-set -u
-: "${MTAGCTL:?}" "${MTAGD:?}" "${MTAG_SHARED_DIR:?}"
-[ -d "$MTAG_SHARED_DIR" ] || { echo "no shared data: skipping"; exit 77; }
+. "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "no sqlite3: skipping"; exit 77; }
-
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-export MTAG_DATA_DIR="$tmp/data" XDG_RUNTIME_DIR="$tmp/run"
-export XDG_CONFIG_HOME="$tmp/config"
-export MTAG_MODEL_MIRROR="$MTAG_SHARED_DIR/models/pretrained"
-mkdir -p "$XDG_RUNTIME_DIR"
 export LC_ALL=C
 lib=$tmp/lib
-db=$tmp/library.db
-fail=0
-
-ok() { echo "ok: $1"; }
-bad() { echo "FAILED: $1"; fail=1; }
-check() {	# check DESCRIPTION COMMAND...
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
-sql() { sqlite3 -readonly -cmd ".timeout 5000" "$db" "$@"; }
 q() { "$MTAGCTL" --db "$db" "$@"; }
 # same DESCRIPTION EXPECTED COMMAND...: the command prints EXPECTED.
 same() {
@@ -79,16 +54,6 @@ start() {
 	"$MTAGD" -f --library "$lib" --db "$db" --workers 2 \
 	    >>"$tmp/mtagd.log" 2>&1 &
 	pid=$!
-}
-until_sql() {	# until_sql SECONDS SQL EXPECTED
-	n=$(($1 * 10))
-	while [ "$n" -gt 0 ]; do
-		[ "$(sql "$2" 2>/dev/null)" = "$3" ] && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	echo "  got '$(sql "$2")', expected '$3' for: $2"
-	return 1
 }
 
 "$MTAGCTL" model fetch musicnn-mtat || exit 1

@@ -104,6 +104,21 @@ done <"$tmp/filters"
 	exit 1
 }
 
+# daemon_test HOW: runs tests/test_daemon.sh with $tmp/mtagd, a wrapper that
+# runs the build's mtagd HOW ("under strace"); a failure sets fail.
+daemon_test() {
+	echo "running tests/test_daemon.sh with mtagd $1"
+	if MTAGD=$tmp/mtagd MTAGCTL=$build/mtagctl \
+	    MTAG_SHARED_DIR=$MTAG_SHARED_DIR OPENBLAS_NUM_THREADS=1 \
+	    sh "$src/tests/test_daemon.sh" >"$tmp/test.log" 2>&1; then
+		echo "test_daemon.sh: passed $1"
+	else
+		echo "FAILED: test_daemon.sh $1:"
+		grep -v '^ok:' "$tmp/test.log" | sed 's/^/  /'
+		fail=1
+	fi
+}
+
 # The system calls, families and mappings of mtagd in tests/test_daemon.sh.
 trace() {
 	# mtagd under strace, attached to the wrapper before it becomes mtagd, so
@@ -122,16 +137,7 @@ done
 exec "$build/mtagd" "\$@"
 EOF
 	chmod +x "$tmp/mtagd"
-	echo "running tests/test_daemon.sh with mtagd under strace"
-	if MTAGD=$tmp/mtagd MTAGCTL=$build/mtagctl \
-	    MTAG_SHARED_DIR=$MTAG_SHARED_DIR OPENBLAS_NUM_THREADS=1 \
-	    sh "$src/tests/test_daemon.sh" >"$tmp/test.log" 2>&1; then
-		echo "test_daemon.sh: passed under strace"
-	else
-		echo "FAILED: test_daemon.sh under strace:"
-		grep -v '^ok:' "$tmp/test.log" | sed 's/^/  /'
-		fail=1
-	fi
+	daemon_test "under strace"
 	# Each trace from mtagd's execve on.
 	for t in "$tmp/trace"/*; do
 		awk -v e="execve(\"$build/mtagd\"" 'index($0, e) { on = 1 } on' "$t"
@@ -301,16 +307,7 @@ for d in \$rw; do mount -o remount,bind,rw "\$d"; done
 exec '"\$run"' "\$@"' sh "\$db" "\$XDG_RUNTIME_DIR" "\$lib" "\$@"
 EOF
 	chmod +x "$tmp/mtagd"
-	echo "running tests/test_daemon.sh with mtagd under seccomp$ro"
-	if MTAGD=$tmp/mtagd MTAGCTL=$build/mtagctl \
-	    MTAG_SHARED_DIR=$MTAG_SHARED_DIR OPENBLAS_NUM_THREADS=1 \
-	    sh "$src/tests/test_daemon.sh" >"$tmp/test.log" 2>&1; then
-		echo "test_daemon.sh: passed under seccomp$ro"
-	else
-		echo "FAILED: test_daemon.sh under seccomp$ro:"
-		grep -v '^ok:' "$tmp/test.log" | sed 's/^/  /'
-		fail=1
-	fi
+	daemon_test "under seccomp$ro"
 else
 	echo "no python3 or libseccomp.so.2: seccomp run skipped"
 fi
